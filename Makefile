@@ -1,0 +1,67 @@
+# Everything runs from here: `make up` deploys the sample app onto a local fresh server,
+# `make test` runs every test. Both set up what they need (venv, Docker engine, images).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+BIN := $(VENV)/bin
+SUITE ?= bookworm
+SERVER ?= djkit-local
+export DJKIT_SSH_PORT ?= 2222
+export DJKIT_HTTP_PORT ?= 8080
+export DJKIT_HTTPS_PORT ?= 8443
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help venv host-deps docker images up down lint test-app molecule test clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements-dev.txt app/requirements.txt app/requirements-test.txt
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed ## Controller virtualenv with pinned tools
+
+host-deps: ## Host packages the tests use (PostgreSQL server binaries, Chromium)
+	tools/ensure-host-packages
+
+docker: ## Make sure a Docker engine answers (installs docker.io if missing)
+	tools/ensure-docker
+
+images: docker ## Build (or reuse) the fresh-server images for Debian 12 and 13
+	tools/build-image bookworm
+	tools/build-image trixie
+
+up: venv docker ## Start a local fresh server and deploy the sample app onto it
+	tools/fresh-server up $(SERVER) $(SUITE) --ssh-port $(DJKIT_SSH_PORT) \
+	  --publish $(DJKIT_HTTP_PORT):80 --publish $(DJKIT_HTTPS_PORT):443
+	$(BIN)/ansible-playbook -i inventories/local site.yml
+	@echo
+	@echo "The sample app answers on https://127.0.0.1:$(DJKIT_HTTPS_PORT)/ (self-signed certificate)"
+
+down: ## Remove the local fresh server
+	tools/fresh-server down $(SERVER)
+
+lint: venv ## yamllint, ansible-lint, syntax check, ruff, spec/defaults consistency
+	$(BIN)/yamllint --strict .
+	$(BIN)/ansible-lint --offline
+	$(BIN)/ansible-playbook -i inventories/local --syntax-check site.yml
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -q tests
+
+test-app: venv host-deps ## The sample app's tests against a throwaway PostgreSQL
+	cd app && ../$(BIN)/pytest -q
+
+molecule: venv docker host-deps images ## Every Molecule scenario
+	$(BIN)/molecule test --all
+
+test: lint test-app molecule ## Every test
+
+clean: down ## Remove the venv and local caches (keeps images)
+	rm -rf $(VENV) .cache
