@@ -14,7 +14,7 @@ export DJKIT_HTTPS_PORT ?= 8443
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv host-deps docker images up down lint test-app molecule test clean
+.PHONY: help venv host-deps docker images up down docs lint test-app molecule test clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -47,7 +47,11 @@ up: venv docker ## Start a local fresh server and deploy the sample app onto it
 down: ## Remove the local fresh server
 	tools/fresh-server down $(SERVER)
 
+docs: venv ## Regenerate the README's variable tables from the argument specs
+	$(BIN)/python tools/tools_readme.py
+
 lint: venv ## yamllint, ansible-lint, syntax check, ruff, spec/defaults consistency
+	$(BIN)/python tools/check-collections requirements.yml
 	$(BIN)/yamllint --strict .
 	$(BIN)/ansible-lint --offline
 	$(BIN)/ansible-playbook -i inventories/local --syntax-check site.yml

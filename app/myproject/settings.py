@@ -86,8 +86,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-FILE_UPLOAD_PERMISSIONS = 0o640
-FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
+# Readable inside the static and media roots: the deployment guards those roots themselves
+# (the kit makes them 2750 app:www-data, so only the app and nginx get in).
+FILE_UPLOAD_PERMISSIONS = 0o644
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o755
 
 # Behind nginx, which terminates TLS and sets X-Forwarded-Proto. Secure by default; each
 # switch can be turned off for a plain-HTTP development run.

@@ -1,0 +1,224 @@
+"""The single-host stack as its users meet it: through nginx over HTTPS, and on the server."""
+
+import re
+import time
+import uuid
+
+import pytest
+import requests
+import websockets.sync.client
+from websockets.exceptions import InvalidStatus
+
+ALLOWED_PUBLIC_PORTS = {22, 80, 443}
+
+
+# --- services and the server ------------------------------------------------------------
+
+
+def test_services_are_enabled_and_running(host, app, asgi) -> None:
+    units = ["postgresql", "nginx", f"{app}-gunicorn.socket", f"{app}-gunicorn.service"]
+    if asgi:
+        units += [f"{app}-uvicorn.socket", f"{app}-uvicorn.service", "redis-server"]
+    for unit in units:
+        service = host.service(unit)
+        assert service.is_enabled, unit
+        assert service.is_running, unit
+    if not asgi:
+        assert not host.file(f"/etc/systemd/system/{app}-uvicorn.service").exists
+
+
+def test_gunicorn_socket_only_nginx_group_may_connect(host, app) -> None:
+    sock = host.file(f"/run/{app}-gunicorn.sock")
+    assert sock.is_socket
+    assert sock.user == "root"
+    assert sock.group == "www-data"
+    assert sock.mode == 0o660
+
+
+def test_no_app_or_database_port_beyond_loopback(host) -> None:
+    exposed = []
+    for spec in host.socket.get_listening_sockets():
+        match = re.match(r"^tcp://(.*):(\d+)$", spec)
+        if not match:
+            continue
+        address, port = match.group(1), int(match.group(2))
+        if address in ("127.0.0.1", "::1") or port in ALLOWED_PUBLIC_PORTS:
+            continue
+        exposed.append(spec)
+    assert exposed == [], f"listening beyond loopback: {exposed}"
+    assert not host.socket("tcp://0.0.0.0:5432").is_listening
+    assert not host.socket("tcp://0.0.0.0:8000").is_listening
+
+
+def test_app_processes_are_not_root(host, app, asgi) -> None:
+    units = [f"{app}-gunicorn.service"] + ([f"{app}-uvicorn.service"] if asgi else [])
+    rows = [line.split() for line in host.check_output("ps -e -o user=,unit=").splitlines()]
+    for unit in units:
+        users = [row[0] for row in rows if len(row) == 2 and row[1] == unit]
+        assert len(users) >= 2, f"{unit}: expected a master and workers, found {len(users)}"
+        assert set(users) == {app}, f"{unit} runs as {set(users)}"
+
+
+def test_environment_file_is_private_to_the_app(host, app) -> None:
+    with host.sudo():
+        env = host.file(f"/etc/{app}/environment")
+        assert env.user == "root"
+        assert env.group == app
+        assert env.mode == 0o640
+        assert "DJANGO_SECRET_KEY=" in env.content_string
+    # The login user cannot even see it.
+    assert host.run(f"cat /etc/{app}/environment").rc != 0
+
+
+def test_app_user_has_no_login_shell_and_lives_under_srv(host, app) -> None:
+    user = host.user(app)
+    assert user.shell in ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false")
+    assert user.home.startswith("/srv/")
+
+
+def test_manage_wrapper_runs_as_the_app_user(manage) -> None:
+    result = manage("showmigrations", "myapp")
+    assert result.rc == 0, result.stderr
+    assert "[X] 0001_initial" in result.stdout
+
+
+def test_migrations_are_all_applied(manage) -> None:
+    result = manage("migrate", "--check")
+    assert result.rc == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_is_clean(manage) -> None:
+    result = manage("check", "--deploy", "--fail-level", "WARNING")
+    assert result.rc == 0, result.stdout + result.stderr
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------
+
+
+def test_pg_hba_has_no_trust_line(host) -> None:
+    with host.sudo():
+        clusters = host.check_output("pg_lsclusters --no-header").split()
+        hba = host.file(f"/etc/postgresql/{clusters[0]}/main/pg_hba.conf").content_string
+    rules = [line.split() for line in hba.splitlines() if line.strip() and not line.startswith("#")]
+    assert rules, "pg_hba.conf has no rules"
+    assert all("trust" not in rule for rule in rules), hba
+
+
+def test_app_role_needs_a_password_over_tcp_but_not_on_its_socket(host, app) -> None:
+    with host.sudo():
+        tcp = host.run(f"runuser -u {app} -- psql -w -h 127.0.0.1 -d {app} -c 'select 1'")
+        sock = host.run(f"runuser -u {app} -- psql -w -d {app} -tAc 'select current_user'")
+        settings = host.check_output(
+            "runuser -u postgres -- psql -tAc \"select current_setting('password_encryption')\""
+        )
+    assert tcp.rc != 0
+    assert "password" in tcp.stderr
+    assert sock.rc == 0, sock.stderr
+    assert sock.stdout.strip() == app
+    assert settings.strip() == "scram-sha-256"
+
+
+# --- through nginx ---------------------------------------------------------------------------
+
+
+def test_home_page_over_https(site) -> None:
+    response = site.session().get(f"{site.base}/", timeout=10)
+    assert response.status_code == 200
+    assert "Sample app" in response.text
+    assert response.headers["Server"] == "nginx"  # no version, and no gunicorn
+
+
+def test_plain_http_redirects_to_https(site) -> None:
+    response = site.session().get(
+        f"http://127.0.0.1:{site.http_port}/some/page?x=1", allow_redirects=False, timeout=10
+    )
+    assert response.status_code == 301
+    assert response.headers["Location"].startswith("https://127.0.0.1")
+    assert response.headers["Location"].endswith("/some/page?x=1")
+
+
+def test_hashed_static_file_is_served_by_nginx_alone(host, app, site) -> None:
+    session = site.session()
+    page = session.get(f"{site.base}/", timeout=10).text
+    css = re.search(r'href="(/static/myapp/css/site\.[0-9a-f]{12}\.css)"', page)
+    assert css, "the page links no hashed stylesheet"
+    probe = uuid.uuid4().hex
+    since = host.check_output("date '+%Y-%m-%d %H:%M:%S'")
+    gz = session.get(
+        f"{site.base}{css.group(1)}?probe={probe}", headers={"Accept-Encoding": "gzip"}, timeout=10
+    )
+    assert gz.status_code == 200
+    assert gz.headers["Content-Encoding"] == "gzip"
+    assert "immutable" in gz.headers["Cache-Control"]
+    assert "max-age=31536000" in gz.headers["Cache-Control"]
+    assert "background" in gz.text
+    # A request that does reach the app shows up in gunicorn's access log: the control.
+    control = uuid.uuid4().hex
+    assert session.get(f"{site.base}/whoami?probe={control}", timeout=10).status_code == 200
+    time.sleep(1)
+    with host.sudo():
+        log = host.check_output(f"journalctl -u {app}-gunicorn.service --since '{since}' -o cat")
+    assert control in log
+    assert probe not in log
+
+
+def test_session_counter_increments_with_the_cookie(site) -> None:
+    session = site.session()
+    counts = []
+    for _ in range(3):
+        page = session.get(f"{site.base}/", timeout=10).text
+        counts.append(int(re.search(r'id="visits">.*?<strong>(\d+)</strong>', page).group(1)))
+    assert counts == [1, 2, 3]
+    assert session.cookies.get("sessionid")
+    fresh = site.session().get(f"{site.base}/", timeout=10).text
+    assert "<strong>1</strong>" in fresh
+
+
+def test_csrf_form_post_creates_a_row(site, manage) -> None:
+    text = f"note-{uuid.uuid4().hex[:8]}"
+    refused = site.session().post(
+        f"{site.base}/notes/", data={"text": text}, headers={"Origin": site.base}, timeout=10
+    )
+    assert refused.status_code == 403
+    created = site.csrf_post_note(site.session(), text)
+    assert created.status_code == 302
+    count = manage(
+        "shell",
+        "-c",
+        f"\"from myapp.models import Note; print(Note.objects.filter(text='{text}').count())\"",
+    )
+    assert count.stdout.strip().splitlines()[-1] == "1", count.stdout + count.stderr
+
+
+def test_unknown_host_gets_no_page(site) -> None:
+    for url in (f"{site.base}/", f"http://127.0.0.1:{site.http_port}/"):
+        with pytest.raises(requests.exceptions.ConnectionError):
+            site.session().get(url, headers={"Host": "evil.example"}, timeout=10)
+
+
+def test_healthz_through_nginx(site) -> None:
+    response = site.session().get(f"{site.base}/healthz", timeout=10)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+    assert "Set-Cookie" not in response.headers
+
+
+def test_websocket_push_through_nginx(site, asgi) -> None:
+    import ssl
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    url = f"wss://127.0.0.1:{site.https_port}/ws/notes/"
+    if not asgi:
+        # Without Uvicorn nginx has no websocket route: the handshake is refused, not upgraded.
+        with pytest.raises(InvalidStatus) as refused:
+            websockets.sync.client.connect(url, ssl=context, origin=site.base, open_timeout=10)
+        assert refused.value.response.status_code != 101
+        return
+    with websockets.sync.client.connect(url, ssl=context, origin=site.base, open_timeout=10) as ws:
+        assert ws.response.status_code == 101
+        text = f"pushed-{uuid.uuid4().hex[:8]}"
+        assert site.csrf_post_note(site.session(), text).status_code == 302
+        event = ws.recv(timeout=10)
+    assert text in event
