@@ -46,9 +46,10 @@ def test_literal_defaults_match_the_spec(role: str) -> None:
         value = values[name]
         templated = "{{" in json.dumps(value)
         if templated:
-            assert "default" not in spec, f"{name}: computed default written as a literal in the spec"
+            assert "default" not in spec, f"{name}: a computed default given as a literal spec"
             continue
-        assert spec.get("default") == value, f"{name}: spec default {spec.get('default')!r} != {value!r}"
+        documented = spec.get("default")
+        assert documented == value, f"{name}: spec default {documented!r} != {value!r}"
         if "choices" in spec:
             assert value in spec["choices"], name
 

@@ -18,7 +18,10 @@ END = "<!-- variables:end -->"
 def _cell(value: object) -> str:
     if value is None:
         return ""
-    text = value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True).strip()
+    if isinstance(value, str):
+        text = value
+    else:
+        text = yaml.safe_dump(value, default_flow_style=True).strip()
     if text.endswith("\n..."):
         text = text[: -len("\n...")]
     return text.replace("|", "\\|").replace("\n", " ")
