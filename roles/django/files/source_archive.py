@@ -78,8 +78,9 @@ def pack(root: Path, paths: list[Path], output: Path) -> None:
             info.size = len(data)
             info.mode = 0o750 if is_executable(path) else 0o640
             tar.addfile(info, io.BytesIO(data))
-    with gzip.GzipFile(output, "wb", mtime=0) as compressed:
-        compressed.write(buffer.getvalue())
+    # No file name and no time in the gzip header either: same tree, same bytes.
+    with output.open("wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz:
+        gz.write(buffer.getvalue())
 
 
 def main() -> int:
