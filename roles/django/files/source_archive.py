@@ -79,7 +79,10 @@ def pack(root: Path, paths: list[Path], output: Path) -> None:
             info.mode = 0o750 if is_executable(path) else 0o640
             tar.addfile(info, io.BytesIO(data))
     # No file name and no time in the gzip header either: same tree, same bytes.
-    with output.open("wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz:
+    with (
+        output.open("wb") as raw,
+        gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz,
+    ):
         gz.write(buffer.getvalue())
 
 
