@@ -2,11 +2,12 @@
 
 import os
 
-from djkit_probe import ARTIFACTS
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+
+from djkit_probe import ARTIFACTS
 
 
 def chromium() -> webdriver.Chrome:
