@@ -222,3 +222,34 @@ def test_websocket_push_through_nginx(site, asgi) -> None:
         assert site.csrf_post_note(site.session(), text).status_code == 302
         event = ws.recv(timeout=10)
     assert text in event
+
+
+def test_app_units_are_sandboxed(host, app, asgi) -> None:
+    units = [f"{app}-gunicorn.service"] + ([f"{app}-uvicorn.service"] if asgi else [])
+    for unit in units:
+        with host.sudo():
+            report = host.check_output(f"systemd-analyze security {unit} --no-pager")
+        match = re.search(r"Overall exposure level for \S+: ([0-9.]+)", report)
+        assert match, report[-500:]
+        assert float(match.group(1)) <= 2.0, f"{unit}: exposure {match.group(1)}"
+
+
+def test_upload_lands_in_media_and_nginx_serves_it(host, site) -> None:
+    session = site.session()
+    page = session.get(f"{site.base}/", timeout=10).text
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    body = f"uploaded {uuid.uuid4().hex}".encode()
+    response = session.post(
+        f"{site.base}/uploads/",
+        data={"csrfmiddlewaretoken": token},
+        files={"file": ("hello.txt", body, "text/plain")},
+        headers={"Origin": site.base, "Referer": f"{site.base}/"},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text[:300]
+    url = response.json()["url"]
+    assert url.startswith("/media/uploads/")
+    served = session.get(f"{site.base}{url}", timeout=10)
+    assert served.status_code == 200
+    assert served.content == body
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
