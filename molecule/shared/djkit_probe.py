@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,3 +66,67 @@ class Site:
 
 def site_for(container: str) -> Site:
     return Site(container, published_port(container, 443), published_port(container, 80))
+
+
+class Load:
+    """A bounded load through nginx from the controller: a few threads send GET requests
+    until stopped, for at most `seconds` and `max_requests`. Connection errors and 5xx
+    responses count as failed."""
+
+    def __init__(self, url: str, threads: int = 4, seconds: float = 240, max_requests: int = 50000):
+        import threading
+
+        self.url, self.deadline = url, time.monotonic() + seconds
+        self.max_requests = max_requests
+        self.ok = self.failed = 0
+        self.errors: list[str] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    def _run(self) -> None:
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = False
+        while not self._stop.is_set() and time.monotonic() < self.deadline:
+            with self._lock:
+                if self.ok + self.failed >= self.max_requests:
+                    return
+            try:
+                status = session.get(self.url, timeout=30).status_code
+                error = f"HTTP {status}" if status >= 500 else ""
+            except requests.RequestException as exc:
+                error = type(exc).__name__
+            with self._lock:
+                if error:
+                    self.failed += 1
+                    self.errors.append(error)
+                else:
+                    self.ok += 1
+
+    def __enter__(self) -> Load:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+
+def ansible_playbook(playbook: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    """Runs one of the kit's playbooks against the scenario's inventory, as a user would."""
+    import sys
+
+    binary = Path(sys.executable).parent / "ansible-playbook"
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    env = {**os.environ, "ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg")}
+    return subprocess.run(
+        [str(binary), "-i", inventory, str(PROJECT / "playbooks" / playbook), *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=900,
+    )

@@ -1,0 +1,186 @@
+"""Deploy day and bad days, each promise measured. The tests run in this order and build on
+each other's releases, as deploys do."""
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from djkit_probe import PROJECT, Load, ansible_playbook
+
+APP = "myapp"
+
+
+def live_release(host) -> str:
+    with host.sudo():
+        return Path(host.check_output(f"readlink /srv/{APP}/current")).name
+
+
+def release_copy(tmp_path: Path, mark: str) -> Path:
+    """The sample app with a visible mark, so a deploy ships a new release (same requirements)."""
+    target = tmp_path / f"app-{mark}"
+    shutil.copytree(
+        PROJECT / "app", target, ignore=shutil.ignore_patterns("__pycache__", ".*_cache")
+    )
+    home = target / "myapp/templates/myapp/home.html"
+    home.write_text(
+        home.read_text().replace(
+            "<h1>Sample app</h1>", f'<h1>Sample app</h1><p id="mark">{mark}</p>'
+        )
+    )
+    return target
+
+
+def test_code_only_redeploy_under_load_fails_no_request(host, site, tmp_path) -> None:
+    before = live_release(host)
+    with host.sudo():
+        venv_before = host.check_output(f"readlink /srv/{APP}/current/.venv")
+    source = release_copy(tmp_path, "v2")
+    started = time.monotonic()
+    with Load(f"{site.base}/", seconds=300) as load:
+        result = ansible_playbook("deploy.yml", "-e", f"django_source_path={source}")
+    took = time.monotonic() - started
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert load.ok > 50, "the load generator did not run"
+    assert load.failed == 0, f"{load.failed} failed of {load.ok + load.failed}: {load.errors[:5]}"
+    assert live_release(host) != before
+    assert '<p id="mark">v2</p>' in site.session().get(f"{site.base}/", timeout=10).text
+    with host.sudo():
+        assert host.check_output(f"readlink /srv/{APP}/current/.venv") == venv_before
+    print(f"code-only deploy: {took:.1f} s, {load.ok} requests, 0 failed")
+
+
+def test_release_failing_its_health_check_never_serves(host, site, tmp_path) -> None:
+    before = live_release(host)
+    source = release_copy(tmp_path, "v3-broken")
+    views = source / "myapp/views.py"
+    views.write_text(
+        views.read_text().replace(
+            'return JsonResponse({"status": "ok", "database": "ok"})',
+            'return JsonResponse({"status": "broken"}, status=500)',
+        )
+    )
+    with Load(f"{site.base}/", seconds=300) as load:
+        result = ansible_playbook("deploy.yml", "-e", f"django_source_path={source}")
+    assert result.returncode != 0
+    assert re.search(r"Release [0-9a-f]{12} failed its health check", result.stdout), result.stdout[
+        -2000:
+    ]
+    assert f"{before} is" in result.stdout
+    assert load.failed == 0, f"{load.failed} failed of {load.ok + load.failed}: {load.errors[:5]}"
+    assert live_release(host) == before
+    assert "v3-broken" not in site.session().get(f"{site.base}/", timeout=10).text
+
+
+def test_failed_migration_stops_the_deploy_before_the_switch(host, tmp_path) -> None:
+    before = live_release(host)
+    source = release_copy(tmp_path, "v4-bad-migration")
+    (source / "myapp/migrations/0002_fails.py").write_text(
+        "from django.db import migrations\n\n\n"
+        "def fail(apps, schema_editor):\n    raise RuntimeError('this migration fails')\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        "    dependencies = [('myapp', '0001_initial')]\n"
+        "    operations = [migrations.RunPython(fail)]\n"
+    )
+    result = ansible_playbook("deploy.yml", "-e", f"django_source_path={source}")
+    assert result.returncode != 0
+    assert "this migration fails" in result.stdout + result.stderr
+    assert live_release(host) == before
+
+
+def test_old_releases_are_pruned(host) -> None:
+    with host.sudo():
+        releases = host.check_output(f"ls /srv/{APP}/releases").split()
+        venvs = host.check_output(f"ls /srv/{APP}/venvs").split()
+    # Four releases were built; two kept plus the newest, never the live one.
+    assert len(releases) <= 3, releases
+    assert live_release(host) in releases
+    assert len(venvs) == 1, venvs
+
+
+def test_rollback_says_which_release_is_live(host, site) -> None:
+    before = live_release(host)
+    result = ansible_playbook("rollback.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    after = live_release(host)
+    assert after != before
+    assert f"live release before: {before}; after: {after}" in result.stdout
+    assert 'id="mark"' not in site.session().get(f"{site.base}/", timeout=10).text
+
+
+def seconds_until_healthy(site, path: str = "/healthz", limit: float = 30) -> float:
+    session = site.session()
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        try:
+            if session.get(f"{site.base}{path}", timeout=5).status_code == 200:
+                return time.monotonic() - started
+        except Exception:  # noqa: S110 - still down: try again
+            pass
+        time.sleep(0.1)
+    return float("inf")
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "uvicorn"])
+def test_kill_9_of_the_master_recovers_within_5_seconds(host, site, server) -> None:
+    unit = f"{APP}-{server}.service"
+    with host.sudo():
+        pid = host.check_output(f"systemctl show -p MainPID --value {unit}")
+        assert int(pid) > 0
+        host.check_output(f"kill -9 {pid}")
+    if server == "gunicorn":
+        took = seconds_until_healthy(site)
+    else:
+        import ssl
+
+        import websockets.sync.client
+
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        started, took = time.monotonic(), float("inf")
+        while time.monotonic() - started < 30:
+            try:
+                with websockets.sync.client.connect(
+                    f"wss://127.0.0.1:{site.https_port}/ws/notes/",
+                    ssl=context,
+                    origin=site.base,
+                    open_timeout=5,
+                ):
+                    took = time.monotonic() - started
+                    break
+            except Exception:
+                time.sleep(0.1)
+    with host.sudo():
+        new_pid = host.check_output(f"systemctl show -p MainPID --value {unit}")
+    assert new_pid != pid
+    print(f"{server}: serving again {took:.2f} s after kill -9")
+    assert took < 5
+
+
+def test_stopped_database_fails_health_cleanly_and_recovers(host, site) -> None:
+    session = site.session()
+    with host.sudo():
+        gunicorn_pid = host.check_output(
+            f"systemctl show -p MainPID --value {APP}-gunicorn.service"
+        )
+        host.check_output("systemctl stop postgresql")
+    try:
+        health = session.get(f"{site.base}/healthz", timeout=15)
+        page = session.get(f"{site.base}/", timeout=15)
+        assert health.status_code == 503
+        assert health.json()["database"] == "unavailable"
+        assert page.status_code == 500
+        assert "Traceback" not in page.text
+        assert "psycopg" not in page.text
+    finally:
+        with host.sudo():
+            host.check_output("systemctl start postgresql")
+    assert seconds_until_healthy(site) < 10
+    with host.sudo():
+        assert (
+            host.check_output(f"systemctl show -p MainPID --value {APP}-gunicorn.service")
+            == gunicorn_pid
+        )
