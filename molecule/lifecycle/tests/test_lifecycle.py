@@ -3,12 +3,13 @@ each other's releases, as deploys do."""
 
 import re
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from djkit_probe import PROJECT, Load, ansible_playbook
+from djkit_probe import PROJECT, Load, ansible_playbook, site_for
 
 APP = "myapp"
 
@@ -184,3 +185,89 @@ def test_stopped_database_fails_health_cleanly_and_recovers(host, site) -> None:
             host.check_output(f"systemctl show -p MainPID --value {APP}-gunicorn.service")
             == gunicorn_pid
         )
+
+
+def note_count(host) -> int:
+    with host.sudo():
+        out = host.check_output(
+            f"/usr/local/bin/{APP}-manage shell -c "
+            "'from myapp.models import Note; print(Note.objects.count())'"
+        )
+    return int(out.splitlines()[-1])
+
+
+def test_backup_then_restore_brings_deleted_rows_back(host, site) -> None:
+    for index in range(5):
+        assert site.csrf_post_note(site.session(), f"kept-{index}").status_code == 302
+    rows = note_count(host)
+    assert rows >= 5
+    with host.sudo():
+        assert host.service("djkit-pg-backup.timer").is_enabled
+        assert host.service("djkit-pg-backup.timer").is_running
+        host.check_output("systemctl start djkit-pg-backup.service")
+        dump = host.check_output(f"ls -1t /var/backups/postgresql/{APP}-*.dump | head -n 1")
+        assert host.file("/var/backups/postgresql").mode == 0o700
+        host.check_output(
+            f"/usr/local/bin/{APP}-manage shell -c "
+            "'from myapp.models import Note; Note.objects.all().delete()'"
+        )
+    assert note_count(host) == 0
+    result = ansible_playbook(
+        "restore.yml",
+        "-e",
+        f"postgresql_restore_database={APP}",
+        "-e",
+        f"postgresql_restore_file={dump}",
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert note_count(host) == rows
+    print(f"backup/restore: {rows} rows written, deleted, restored from {dump}")
+
+
+def test_restart_of_the_whole_server(host, name, site) -> None:
+    """Last: the server restarts (its SSH port may change), so only docker exec from here on."""
+    session = site.session()
+    visits = [
+        int(
+            re.search(
+                r"<strong>(\d+)</strong>", session.get(f"{site.base}/", timeout=10).text
+            ).group(1)
+        )
+        for _ in range(2)
+    ]
+    rows = note_count(host)
+    subprocess.run(["docker", "restart", name], check=True, capture_output=True, timeout=120)
+    state = subprocess.run(
+        ["docker", "exec", name, "timeout", "120", "systemctl", "is-system-running", "--wait"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    assert state in ("running", "degraded"), state
+
+    def on_server(*argv: str) -> str:
+        return subprocess.run(
+            ["docker", "exec", name, *argv], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    for unit in (
+        "postgresql",
+        "nginx",
+        "redis-server",
+        f"{APP}-gunicorn.socket",
+        f"{APP}-uvicorn.socket",
+        "djkit-pg-backup.timer",
+    ):
+        assert on_server("systemctl", "is-active", unit) == "active", unit
+
+    after = site_for(name)
+    assert seconds_until_healthy(after, limit=60) < 60
+    page = session.get(f"{after.base}/", timeout=10).text
+    assert f"<strong>{visits[-1] + 1}</strong>" in page, "the session did not survive the restart"
+    count = on_server(
+        f"/usr/local/bin/{APP}-manage",
+        "shell",
+        "-c",
+        "from myapp.models import Note; print(Note.objects.count())",
+    )
+    assert int(count.splitlines()[-1]) == rows
