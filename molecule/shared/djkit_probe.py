@@ -69,15 +69,23 @@ def site_for(container: str) -> Site:
 
 
 class Load:
-    """A bounded load through nginx from the controller: a few threads send GET requests
-    until stopped, for at most `seconds` and `max_requests`. Connection errors and 5xx
-    responses count as failed."""
+    """A bounded load through nginx from the controller: a few threads send GET requests at
+    no more than `rate` per second in all, until stopped, for at most `seconds` and
+    `max_requests`. Connection errors and 5xx responses count as failed."""
 
-    def __init__(self, url: str, threads: int = 4, seconds: float = 240, max_requests: int = 50000):
+    def __init__(
+        self,
+        url: str,
+        threads: int = 4,
+        rate: float = 50,
+        seconds: float = 240,
+        max_requests: int = 20000,
+    ):
         import threading
 
         self.url, self.deadline = url, time.monotonic() + seconds
         self.max_requests = max_requests
+        self.interval = threads / rate
         self.ok = self.failed = 0
         self.errors: list[str] = []
         self._lock = threading.Lock()
@@ -89,6 +97,7 @@ class Load:
         session.trust_env = False
         session.verify = False
         while not self._stop.is_set() and time.monotonic() < self.deadline:
+            started = time.monotonic()
             with self._lock:
                 if self.ok + self.failed >= self.max_requests:
                     return
@@ -103,6 +112,7 @@ class Load:
                     self.errors.append(error)
                 else:
                     self.ok += 1
+            self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
 
     def __enter__(self) -> Load:
         for thread in self._threads:

@@ -65,14 +65,37 @@ def test_release_failing_its_health_check_never_serves(host, site, tmp_path) -> 
     )
     with Load(f"{site.base}/", seconds=300) as load:
         result = ansible_playbook("deploy.yml", "-e", f"django_source_path={source}")
+    output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert re.search(r"Release [0-9a-f]{12} failed its health check", result.stdout), result.stdout[
-        -2000:
-    ]
-    assert f"{before} is" in result.stdout
+    assert re.search(r"Release [0-9a-f]{12} failed its health check", output), output[-2000:]
+    assert f"{before} is" in output
     assert load.failed == 0, f"{load.failed} failed of {load.ok + load.failed}: {load.errors[:5]}"
     assert live_release(host) == before
     assert "v3-broken" not in site.session().get(f"{site.base}/", timeout=10).text
+
+
+def test_release_failing_the_gate_through_nginx_is_switched_back(host, site, tmp_path) -> None:
+    # A healthy release, but a gate that cannot pass (nothing answers on port 1): the
+    # release goes live, the gate fails, and the kit must switch back and restart.
+    before = live_release(host)
+    source = release_copy(tmp_path, "v3-gate")
+    with Load(f"{site.base}/", seconds=300) as load:
+        result = ansible_playbook(
+            "deploy.yml",
+            "-e",
+            f"django_source_path={source}",
+            "-e",
+            "django_healthcheck_url=https://127.0.0.1:1/healthz",
+            "-e",
+            "django_healthcheck_retries=3",
+        )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "switch | Switch back to the release that was live" in output
+    assert re.search(r"Release [0-9a-f]{12} failed its health check", output), output[-2000:]
+    assert load.failed == 0, f"{load.failed} failed of {load.ok + load.failed}: {load.errors[:5]}"
+    assert live_release(host) == before
+    assert "v3-gate" not in site.session().get(f"{site.base}/", timeout=10).text
 
 
 def test_failed_migration_stops_the_deploy_before_the_switch(host, tmp_path) -> None:
@@ -99,7 +122,7 @@ def test_old_releases_are_pruned(host, tmp_path) -> None:
     with host.sudo():
         releases = host.check_output(f"ls /srv/{APP}/releases").split()
         venvs = host.check_output(f"ls /srv/{APP}/venvs").split()
-    # Five releases were built; two are kept (the live one among them).
+    # Six releases were built; two are kept (the live one among them).
     assert len(releases) == 2, releases
     assert live_release(host) in releases
     assert len(venvs) == 1, venvs
