@@ -140,3 +140,14 @@ def ansible_playbook(playbook: str, *extra: str) -> subprocess.CompletedProcess[
         check=False,
         timeout=900,
     )
+
+
+def record(name: str, **values: object) -> None:
+    """Appends a measurement to artifacts/measurements.jsonl and prints it (shown with -rA)."""
+    import json
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({"measurement": name, **values})
+    with (ARTIFACTS / "measurements.jsonl").open("a") as out:
+        out.write(line + "\n")
+    print(line)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from djkit_probe import PROJECT, Load, ansible_playbook, site_for
+from djkit_probe import PROJECT, Load, ansible_playbook, record, site_for
 
 APP = "myapp"
 
@@ -50,7 +50,9 @@ def test_code_only_redeploy_under_load_fails_no_request(host, site, tmp_path) ->
     assert '<p id="mark">v2</p>' in site.session().get(f"{site.base}/", timeout=10).text
     with host.sudo():
         assert host.check_output(f"readlink /srv/{APP}/current/.venv") == venv_before
-    print(f"code-only deploy: {took:.1f} s, {load.ok} requests, 0 failed")
+    record(
+        "code-only deploy under load", seconds=round(took, 1), requests=load.ok, failed=load.failed
+    )
 
 
 def test_release_failing_its_health_check_never_serves(host, site, tmp_path) -> None:
@@ -72,6 +74,7 @@ def test_release_failing_its_health_check_never_serves(host, site, tmp_path) -> 
     assert load.failed == 0, f"{load.failed} failed of {load.ok + load.failed}: {load.errors[:5]}"
     assert live_release(host) == before
     assert "v3-broken" not in site.session().get(f"{site.base}/", timeout=10).text
+    record("release refused by the canary, under load", requests=load.ok, failed=load.failed)
 
 
 def test_release_failing_the_gate_through_nginx_is_switched_back(host, site, tmp_path) -> None:
@@ -96,6 +99,9 @@ def test_release_failing_the_gate_through_nginx_is_switched_back(host, site, tmp
     assert load.failed == 0, f"{load.failed} failed of {load.ok + load.failed}: {load.errors[:5]}"
     assert live_release(host) == before
     assert "v3-gate" not in site.session().get(f"{site.base}/", timeout=10).text
+    record(
+        "release switched back by the nginx gate, under load", requests=load.ok, failed=load.failed
+    )
 
 
 def test_failed_migration_stops_the_deploy_before_the_switch(host, tmp_path) -> None:
@@ -185,7 +191,7 @@ def test_kill_9_of_the_master_recovers_within_5_seconds(host, site, server) -> N
     with host.sudo():
         new_pid = host.check_output(f"systemctl show -p MainPID --value {unit}")
     assert new_pid != pid
-    print(f"{server}: serving again {took:.2f} s after kill -9")
+    record(f"{server} kill -9 to serving", seconds=round(took, 2))
     assert took < 5
 
 
@@ -253,7 +259,7 @@ def test_backup_then_restore_brings_deleted_rows_back(host, site) -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:]
     assert note_count(host) == rows
-    print(f"backup/restore: {rows} rows written, deleted, restored from {dump}")
+    record("backup, delete, restore", rows_before=rows, rows_after=note_count(host), dump=dump)
 
 
 def test_restart_of_the_whole_server(host, name, site) -> None:
