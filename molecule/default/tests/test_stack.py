@@ -212,8 +212,9 @@ def test_websocket_push_through_nginx(site, asgi) -> None:
     url = f"wss://127.0.0.1:{site.https_port}/ws/notes/"
     if not asgi:
         # Without Uvicorn nginx has no websocket route: the handshake is refused, not upgraded.
+        # (30 s: one CI run saw this refusal take over 10 s on Debian 13; not reproduced since.)
         with pytest.raises(InvalidStatus) as refused:
-            websockets.sync.client.connect(url, ssl=context, origin=site.base, open_timeout=10)
+            websockets.sync.client.connect(url, ssl=context, origin=site.base, open_timeout=30)
         assert refused.value.response.status_code != 101
         return
     with websockets.sync.client.connect(url, ssl=context, origin=site.base, open_timeout=10) as ws:
