@@ -21,6 +21,8 @@ def _page(
         "upload_form": UploadForm(),
         "notes": Note.objects.all()[:20],
         "uploads": Upload.objects.all()[:5],
+        # Which app server answered: with several behind nginx, the session must follow.
+        "served_by": socket.gethostname(),
     }
     return render(request, "myapp/home.html", context, status=status)
 

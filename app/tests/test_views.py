@@ -92,3 +92,10 @@ def test_plain_http_is_redirected_to_https_except_healthz(client: Client) -> Non
 
 def test_unknown_host_is_refused(client: Client) -> None:
     assert client.get("/", HTTP_HOST="evil.example").status_code == 400
+
+
+def test_home_page_names_the_server_that_answered(client: Client) -> None:
+    import socket
+
+    page = client.get("/").content.decode()
+    assert f'id="served-by">Served by <code>{socket.gethostname()}</code>' in page

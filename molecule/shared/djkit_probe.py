@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -71,7 +72,12 @@ def site_for(container: str) -> Site:
 class Load:
     """A bounded load through nginx from the controller: a few threads send GET requests at
     no more than `rate` per second in all, until stopped, for at most `seconds` and
-    `max_requests`. Connection errors and 5xx responses count as failed."""
+    `max_requests`. Connection errors and 5xx responses count as failed.
+
+    With `fresh_connections`, every request opens its own connection (Connection: close).
+    Tests that reload nginx use it: a reload closes idle keep-alive connections, and a client
+    that sends on one at that instant finds it closed, which HTTP clients (browsers, urllib3
+    with retries) answer by retrying the request; counting that would measure the client."""
 
     def __init__(
         self,
@@ -80,11 +86,13 @@ class Load:
         rate: float = 50,
         seconds: float = 240,
         max_requests: int = 20000,
+        fresh_connections: bool = False,
     ):
         import threading
 
         self.url, self.deadline = url, time.monotonic() + seconds
         self.max_requests = max_requests
+        self.headers = {"Connection": "close"} if fresh_connections else {}
         self.interval = threads / rate
         self.ok = self.failed = 0
         self.errors: list[str] = []
@@ -102,7 +110,7 @@ class Load:
                 if self.ok + self.failed >= self.max_requests:
                     return
             try:
-                status = session.get(self.url, timeout=30).status_code
+                status = session.get(self.url, headers=self.headers, timeout=30).status_code
                 error = f"HTTP {status}" if status >= 500 else ""
             except requests.RequestException as exc:
                 error = type(exc).__name__
@@ -123,6 +131,21 @@ class Load:
         self._stop.set()
         for thread in self._threads:
             thread.join()
+
+
+def release_copy(tmp_path: Path, mark: str) -> Path:
+    """The sample app with a visible mark, so a deploy ships a new release (same requirements)."""
+    target = tmp_path / f"app-{mark}"
+    shutil.copytree(
+        PROJECT / "app", target, ignore=shutil.ignore_patterns("__pycache__", ".*_cache")
+    )
+    home = target / "myapp/templates/myapp/home.html"
+    home.write_text(
+        home.read_text().replace(
+            "<h1>Sample app</h1>", f'<h1>Sample app</h1><p id="mark">{mark}</p>'
+        )
+    )
+    return target
 
 
 def ansible_playbook(playbook: str, *extra: str) -> subprocess.CompletedProcess[str]:

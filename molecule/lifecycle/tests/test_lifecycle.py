@@ -2,14 +2,13 @@
 each other's releases, as deploys do."""
 
 import re
-import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from djkit_probe import PROJECT, Load, ansible_playbook, record, site_for
+from djkit_probe import Load, ansible_playbook, record, release_copy, site_for
 
 APP = "myapp"
 
@@ -17,21 +16,6 @@ APP = "myapp"
 def live_release(host) -> str:
     with host.sudo():
         return Path(host.check_output(f"readlink /srv/{APP}/current")).name
-
-
-def release_copy(tmp_path: Path, mark: str) -> Path:
-    """The sample app with a visible mark, so a deploy ships a new release (same requirements)."""
-    target = tmp_path / f"app-{mark}"
-    shutil.copytree(
-        PROJECT / "app", target, ignore=shutil.ignore_patterns("__pycache__", ".*_cache")
-    )
-    home = target / "myapp/templates/myapp/home.html"
-    home.write_text(
-        home.read_text().replace(
-            "<h1>Sample app</h1>", f'<h1>Sample app</h1><p id="mark">{mark}</p>'
-        )
-    )
-    return target
 
 
 def test_code_only_redeploy_under_load_fails_no_request(host, site, tmp_path) -> None:

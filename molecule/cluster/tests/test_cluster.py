@@ -1,0 +1,240 @@
+"""The split stack as users and attackers see it: one site through the web server, served by
+both app servers, one session and one channel layer across them, and only the network paths
+each tier needs."""
+
+import json
+import re
+import ssl
+import time
+from pathlib import Path
+
+import websockets.sync.client
+from conftest import APP1, APP2, DB, WEB
+
+from djkit_probe import Load, ansible_playbook, record, release_copy
+
+APP = "myapp"
+PROBE = (
+    "python3 -c 'import socket, sys; s = socket.socket(); s.settimeout(3); "
+    "sys.exit(s.connect_ex((sys.argv[1], int(sys.argv[2]))))' {} {}"
+)
+
+
+def reachable(src, address: str, port: int) -> bool:
+    """Can `src` open a TCP connection to address:port? (A firewall drop times out: False.)"""
+    return src.run(PROBE.format(address, port)).rc == 0
+
+
+def task_hosts(out: str, title: str, status: str = "ok|changed") -> list[str]:
+    """The hosts a task ran on (with that status), over every time the task ran."""
+    hosts = []
+    for section in out.split(f"TASK [django : {title}")[1:]:
+        body = section.split("\nTASK [")[0]
+        hosts += re.findall(rf"^(?:{status}): \[([\w-]+)", body, re.M)
+    return hosts
+
+
+def served_by(site, n: int) -> list[str]:
+    s = site.session()
+    return [s.get(f"{site.base}/whoami", timeout=10).json()["host"] for _ in range(n)]
+
+
+def test_page_through_the_web_server(site) -> None:
+    r = site.session().get(f"{site.base}/", timeout=10)
+    assert r.status_code == 200
+    assert "<h1>Sample app</h1>" in r.text
+    assert "gunicorn" not in r.headers.get("Server", "").lower()
+
+
+def test_consecutive_requests_reach_both_app_servers(site) -> None:
+    hosts = served_by(site, 12)
+    assert set(hosts) == {APP1, APP2}, hosts
+
+
+def test_session_continues_across_app_servers(site) -> None:
+    s = site.session()
+    seen, visits = [], []
+    for _ in range(8):
+        page = s.get(f"{site.base}/", timeout=10).text
+        visits.append(int(re.search(r'id="visits">[^<]*<strong>(\d+)</strong>', page).group(1)))
+        seen.append(re.search(r'id="served-by">Served by <code>([\w-]+)</code>', page).group(1))
+    assert set(seen) == {APP1, APP2}, f"the session's requests did not reach both: {seen}"
+    assert visits == list(range(1, 9)), list(zip(seen, visits, strict=True))
+
+
+def test_static_file_comes_from_the_web_server(site, web) -> None:
+    page = site.session().get(f"{site.base}/", timeout=10).text
+    path = re.search(r'href="(/static/[^"]+\.[0-9a-f]{12}\.css)"', page).group(1)
+    r = site.session().get(f"{site.base}{path}", timeout=10)
+    assert r.status_code == 200
+    assert "immutable" in r.headers["Cache-Control"]
+    with web.sudo():
+        assert web.file(f"/srv/{APP}/shared/static{path.removeprefix('/static')}").exists
+        assert not web.exists("gunicorn")
+        assert not web.file(f"/srv/{APP}/current").exists
+
+
+def test_websocket_push_crosses_app_servers(site, app1, app2) -> None:
+    hosts = {APP1: app1, APP2: app2}
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    url = f"wss://127.0.0.1:{site.https_port}/ws/notes/"
+    with websockets.sync.client.connect(url, ssl=context, origin=site.base, open_timeout=10) as ws:
+        holding = [
+            name
+            for name, h in hosts.items()
+            if h.run("ss -Htn state established '( sport = :8001 )'").stdout.strip()
+        ]
+        assert len(holding) == 1, f"the websocket should sit on one app server: {holding}"
+        other = hosts[APP2 if holding == [APP1] else APP1]
+        text = f"cross-host {time.time_ns()}"
+        with other.sudo():
+            other.check_output(
+                f"{APP}-manage shell -c "
+                f"\"from myapp.models import Note; Note.objects.create(text='{text}')\""
+            )
+        event = json.loads(ws.recv(timeout=10))
+    assert event["text"] == text, event
+
+
+def test_database_only_from_app_servers(db, app1, app2, web, address) -> None:
+    assert not reachable(web, address(DB), 5432), "the web server reaches PostgreSQL"
+    assert not reachable(web, address(DB), 6379), "the web server reaches Redis"
+    assert reachable(app1, address(DB), 5432), "control: app1 cannot reach PostgreSQL"
+    assert reachable(app2, address(DB), 6379), "control: app2 cannot reach Redis"
+    with db.sudo():
+        hba = [
+            line.split()
+            for line in db.check_output("cat /etc/postgresql/*/main/pg_hba.conf").splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
+    assert {row[0] for row in hba} <= {"local", "hostssl"}, hba
+    assert not [row for row in hba if "trust" in row], hba
+    remote = [row for row in hba if row[0] == "hostssl" and not row[3].startswith(("127.", "::1"))]
+    assert sorted(row[3] for row in remote) == sorted(
+        f"{address(name)}/32" for name in (APP1, APP2)
+    )
+    assert all(row[4] == "scram-sha-256" for row in remote)
+
+
+def test_app_logs_in_to_the_database_over_tls(app1, app2) -> None:
+    for h in (app1, app2):
+        with h.sudo():
+            out = h.check_output(
+                f'{APP}-manage shell -c "from django.db import connection; '
+                "connection.ensure_connection(); c = connection.connection; "
+                "print('login', c.info.user, c.info.host, c.pgconn.ssl_in_use)\""
+            ).splitlines()[-1]
+        _, user, server, tls = out.split()
+        assert user == APP, out
+        assert not server.startswith("/"), f"over the unix socket: {out}"
+        assert tls == "True", f"{h}: not over TLS: {out}"
+
+
+def test_app_ports_only_from_the_web_server(db, app1, web, address) -> None:
+    for name in (APP1, APP2):
+        for port in (8000, 8001):
+            assert not reachable(db, address(name), port), f"{DB} reaches {name}:{port}"
+        assert reachable(web, address(name), 8000), f"control: {WEB} cannot reach {name}:8000"
+    with app1.sudo():
+        conf = app1.file(f"/etc/{APP}/gunicorn.conf.py").content_string
+        unit = app1.file(f"/etc/systemd/system/{APP}-uvicorn.service").content_string
+    assert f'forwarded_allow_ips = "{address(WEB)}"' in conf
+    assert f"--forwarded-allow-ips {address(WEB)} " in unit
+
+
+def test_upstreams_balance_with_passive_checks(web, address) -> None:
+    with web.sudo():
+        site_conf = web.file(f"/etc/nginx/sites-available/{APP}.conf").content_string
+    wsgi = re.search(r"upstream \w+_wsgi \{(.*?)\}", site_conf, re.S).group(1)
+    asgi = re.search(r"upstream \w+_asgi \{(.*?)\}", site_conf, re.S).group(1)
+    for name in (APP1, APP2):
+        assert f"server {address(name)}:8000 max_fails=" in wsgi
+        assert f"server {address(name)}:8001 max_fails=" in asgi
+    assert "keepalive" in wsgi
+    assert "keepalive" not in asgi
+    assert "proxy_next_upstream error timeout http_502;" in site_conf
+    assert " down;" not in site_conf
+
+
+def test_one_app_server_down_costs_no_request(site, app2) -> None:
+    units = f"{APP}-gunicorn.socket {APP}-gunicorn.service"
+    with app2.sudo():
+        app2.check_output(f"systemctl stop {units}")
+    try:
+        s = site.session()
+        statuses = [s.get(f"{site.base}/", timeout=15).status_code for _ in range(30)]
+        hosts = served_by(site, 6)
+    finally:
+        with app2.sudo():
+            app2.check_output(f"systemctl start {units}")
+    assert all(code < 500 for code in statuses), statuses
+    assert set(hosts) == {APP1}, hosts
+    record("one app server stopped", requests=len(statuses), failed=sum(c >= 500 for c in statuses))
+
+
+def quiet_while_restarting(h, since: str) -> tuple[int, int, int]:
+    """Load requests (python-requests) gunicorn on `h` logged before its restart, between the
+    restart and the deploy's direct health check (ansible-httpget), and after that check."""
+    lines = h.check_output(
+        f"journalctl -u {APP}-gunicorn.service -o short-unix --no-pager --since @{since}"
+    ).splitlines()
+    stopping = max(i for i, line in enumerate(lines) if "Stopping " in line)
+    checked = next(
+        i for i, line in enumerate(lines) if i > stopping and '"ansible-httpget"' in line
+    )
+    load = [i for i, line in enumerate(lines) if "python-requests" in line]
+    return (
+        sum(i < stopping for i in load),
+        sum(stopping < i < checked for i in load),
+        sum(i > checked for i in load),
+    )
+
+
+def test_rolling_deploy_under_load_fails_no_request(site, app1, app2, tmp_path) -> None:
+    mark = "rolling-v2"
+    source = release_copy(tmp_path, mark)
+    since = {h: h.check_output("date +%s") for h in (app1, app2)}
+    started = time.monotonic()
+    # Each request on its own connection: nginx reloads four times (see Load).
+    with Load(f"{site.base}/", seconds=420, fresh_connections=True) as load:
+        result = ansible_playbook("deploy.yml", "-e", f"django_source_path={source}")
+    took = time.monotonic() - started
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert load.ok > 50, "the load generator did not run"
+    assert load.failed == 0, f"{load.failed} failed of {load.ok + load.failed}: {load.errors[:5]}"
+    out = result.stdout
+    # One batch per app server, each out of the upstreams and back in; migrations ran once.
+    assert out.count("PLAY [Roll the release out") == 2, out[-3000:]
+    migrated = task_hosts(out, "release | Apply migrations")
+    assert migrated == [APP1], f"migrate ran on {migrated}"
+    for state in ("down", "up"):
+        marked = task_hosts(
+            out,
+            f"upstream | Mark this app server in each web server's upstreams as {state}",
+            "changed",
+        )
+        assert sorted(marked) == [APP1, APP2], f"{state}: {marked}"
+    # No load request reached an app server from its restart until it answered its direct
+    # health check (it was out of the upstreams); it served load before and after.
+    around = {}
+    for h in (app1, app2):
+        with h.sudo():
+            before, restarting, after = around[h.backend.host] = quiet_while_restarting(h, since[h])
+        assert restarting == 0, f"{h}: {restarting} requests reached it while it restarted"
+        assert before > 0, f"{h}: served no load before its restart"
+        assert after > 0, f"{h}: served no load after its restart"
+    releases = set()
+    for h in (app1, app2):
+        with h.sudo():
+            releases.add(Path(h.check_output(f"readlink /srv/{APP}/current")).name)
+    assert len(releases) == 1, releases
+    pages = [site.session().get(f"{site.base}/", timeout=10).text for _ in range(4)]
+    assert all(f'<p id="mark">{mark}</p>' in page for page in pages)
+    record(
+        "rolling deploy under load (2 app servers)",
+        seconds=round(took, 1),
+        requests=load.ok,
+        failed=load.failed,
+        load_before_during_after_restart=around,
+    )
