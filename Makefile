@@ -14,7 +14,7 @@ export DJKIT_HTTPS_PORT ?= 8443
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv host-deps docker images up down docs lint test-app molecule test clean
+.PHONY: help venv host-deps docker images up down docs lint test-app molecule bench test clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ test-app: venv host-deps ## The sample app's tests against a throwaway PostgreSQ
 
 molecule: venv docker host-deps images ## Every Molecule scenario
 	$(BIN)/molecule test --all
+
+bench: venv docker images ## Provisioning and serving measured against their floors (a few minutes)
+	$(BIN)/python tools/bench.py
 
 test: lint test-app molecule ## Every test
 

@@ -79,6 +79,9 @@ USE_TZ = True
 # Static files get hashed names and .gz/.br siblings at collectstatic time, so nginx serves
 # them itself (gzip_static, long-lived caching). Django never serves them in production.
 STATIC_URL = "/static/"
+# Django itself serves STATIC_ROOT only when asked (the kit's benchmark compares it with nginx);
+# in a deployment nginx serves /static/ and this stays off.
+SERVE_STATIC = env_bool("DJANGO_SERVE_STATIC", False)
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT") or BASE_DIR / "media")

@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, re_path
+from django.views.static import serve
 
 from myapp import views
 
@@ -11,3 +13,12 @@ urlpatterns = [
     path("whoami", views.whoami, name="whoami"),
     path("admin/", admin.site.urls),
 ]
+
+if settings.SERVE_STATIC:
+    urlpatterns.append(
+        re_path(
+            rf"^{settings.STATIC_URL.lstrip('/')}(?P<path>.*)$",
+            serve,
+            {"document_root": settings.STATIC_ROOT},
+        )
+    )

@@ -99,3 +99,26 @@ def test_home_page_names_the_server_that_answered(client: Client) -> None:
 
     page = client.get("/").content.decode()
     assert f'id="served-by">Served by <code>{socket.gethostname()}</code>' in page
+
+
+def test_static_files_are_left_to_nginx_unless_asked(client: Client, settings, tmp_path) -> None:
+    from importlib import reload
+
+    from django.urls import clear_url_caches
+
+    import myproject.urls
+
+    (tmp_path / "probe.txt").write_text("static")
+    settings.STATIC_ROOT = tmp_path
+    assert client.get("/static/probe.txt").status_code == 404
+    settings.SERVE_STATIC = True
+    try:
+        reload(myproject.urls)
+        clear_url_caches()
+        response = client.get("/static/probe.txt")
+        assert response.status_code == 200
+        assert b"".join(response.streaming_content) == b"static"
+    finally:
+        settings.SERVE_STATIC = False
+        reload(myproject.urls)
+        clear_url_caches()
