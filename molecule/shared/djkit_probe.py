@@ -154,7 +154,13 @@ def ansible_playbook(playbook: str, *extra: str) -> subprocess.CompletedProcess[
 
     binary = Path(sys.executable).parent / "ansible-playbook"
     inventory = os.environ["MOLECULE_INVENTORY_FILE"]
-    env = {**os.environ, "ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg")}
+    # Plain text: Molecule forces colour for its own runs, and tests read this output.
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg"),
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_NOCOLOR": "1",
+    }
     return subprocess.run(
         [str(binary), "-i", inventory, str(PROJECT / "playbooks" / playbook), *extra],
         capture_output=True,

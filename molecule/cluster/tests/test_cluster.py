@@ -238,3 +238,10 @@ def test_rolling_deploy_under_load_fails_no_request(site, app1, app2, tmp_path) 
         failed=load.failed,
         load_before_during_after_restart=around,
     )
+
+
+def test_check_deploy_is_clean_on_every_app_server(app1, app2) -> None:
+    for h in (app1, app2):
+        with h.sudo():
+            result = h.run(f"{APP}-manage check --deploy --fail-level WARNING")
+        assert result.rc == 0, f"{h}: {result.stdout}{result.stderr}"
