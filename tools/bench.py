@@ -82,7 +82,6 @@ def playbook(
         **os.environ,
         "DJKIT_SSH_PORT": str(port),
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "ANSIBLE_CALLBACKS_ENABLED": "",
         **(env or {}),
     }
     binary = Path(sys.executable).parent / "ansible-playbook"

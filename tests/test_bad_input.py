@@ -1,0 +1,141 @@
+"""Bad input fails before anything changes, naming the variable and what is accepted.
+
+site.yml starts with playbooks/validate.yml, which only checks (argument specs and asserts of
+every role a host runs, then the rules that span roles). Each case below runs that playbook
+against this machine (local connection, nothing changed) with the sample app's variables and
+one bad value, and must fail with a message naming the variable."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAYBOOK = ROOT / "playbooks" / "validate.yml"
+
+# (case, extra variables, what the error must name)
+CASES: list[tuple[str, dict, str]] = [
+    ("domain with a space", {"django_allowed_hosts": ["bad host.example"]}, "nginx_server_names"),
+    ("domain with a slash", {"nginx_server_names": ["example.org/admin"]}, "nginx_server_names"),
+    ("zero gunicorn workers", {"gunicorn_workers": 0}, "gunicorn_workers"),
+    ("negative gunicorn workers", {"gunicorn_workers": -2}, "gunicorn_workers"),
+    ("zero uvicorn workers", {"uvicorn_workers": 0}, "uvicorn_workers"),
+    ("app name with a space", {"django_app_name": "my app"}, "django_app_name"),
+    ("app name with capitals", {"django_app_name": "MyApp"}, "django_app_name"),
+    ("relative deployment root", {"django_root": "srv/myapp"}, "django_root"),
+    ("relative media root", {"django_media_root": "media"}, "django_media_root"),
+    ("deployment root under /home", {"django_root": "/home/myapp"}, "django_root"),
+    ("missing secret key", {"django_secret_key": ""}, "django_secret_key"),
+    ("Django's insecure dev key", {"django_secret_key": "django-insecure-" + "x1y2z3" * 10}, "django_secret_key"),
+    ("short Redis password", {"redis_password": "short"}, "redis_password"),
+    ("HTTP and HTTPS on one port", {"nginx_http_port": 8443, "nginx_https_port": 8443}, "nginx_http_port"),
+    ("gunicorn and uvicorn on one port", {"gunicorn_port": 9000, "uvicorn_port": 9000}, "uvicorn_port"),
+    ("nginx on the SSH port", {"nginx_http_port": 22}, "common_firewall_ssh_port"),
+    ("certificate without its key", {"nginx_tls_certificate": "/etc/ssl/site.pem"}, "nginx_tls_certificate_key"),
+    ("uvicorn on without an ASGI path", {"uvicorn_enabled": True, "django_asgi_application": ""}, "uvicorn_asgi_application"),
+    ("worker class that is not one", {"gunicorn_worker_class": "fastest"}, "gunicorn_worker_class"),
+    ("threads without gthread", {"gunicorn_threads": 4}, "gunicorn_threads"),
+    ("body size that is not a size", {"nginx_client_max_body_size": "ten megs"}, "nginx_client_max_body_size"),
+    ("trust in pg_hba", {"postgresql_hba_entries": [{"type": "host", "database": "all", "user": "all", "address": "0.0.0.0/0", "method": "trust"}]}, "postgresql_hba_entries"),
+    ("database without owner", {"postgresql_databases": [{"name": "myapp"}]}, "postgresql_databases"),
+    ("unknown source type", {"django_source_type": "svn"}, "django_source_type"),
+    ("git source without repository", {"django_source_type": "git"}, "django_git_repo"),
+    ("keeping zero releases", {"django_releases_kept": 0}, "django_releases_kept"),
+    ("zero client timeout", {"nginx_client_timeout": 0}, "nginx_client_timeout"),
+    ("rate limit that is not a rate", {"nginx_login_rate_limit": "lots"}, "nginx_login_rate_limit"),
+    ("firewall rule without ports", {"common_firewall_rules": [{"name": "metrics"}]}, "common_firewall_rules"),
+    ("SSH port out of range", {"common_firewall_ssh_port": 70000}, "common_firewall_ssh_port"),
+    ("listen mode that is not one", {"gunicorn_listen": "udp"}, "gunicorn_listen"),
+]  # fmt: skip
+
+
+def inventory(tmp: Path) -> Path:
+    """This machine in every group, with the sample app's variables (inventories/local)."""
+    hosts = {
+        "all": {
+            "hosts": {"localhost": {
+                "ansible_connection": "local", "ansible_become": False,
+                "ansible_python_interpreter": sys.executable,
+            }},
+            "children": {g: {"hosts": {"localhost": None}} for g in ("dbservers", "appservers", "webservers")},
+        }
+    }  # fmt: skip
+    (tmp / "hosts.yml").write_text(yaml.safe_dump(hosts))
+    (tmp / "group_vars").symlink_to(ROOT / "inventories/local/group_vars")
+    return tmp / "hosts.yml"
+
+
+def validate(
+    tmp: Path, hosts: Path, extra: dict, platform: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """This machine runs no systemd, so the platform check (tag `platform`) is skipped except
+    in the case that tests it: a real host the kit does not support."""
+    secrets = tmp / "secrets"
+    variables = {
+        "django_secrets_dir": str(secrets),
+        "postgresql_secrets_dir": str(secrets),
+        "redis_secrets_dir": str(secrets),
+        **extra,
+    }
+    binary = Path(sys.executable).parent / "ansible-playbook"
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_NOCOLOR": "1",
+    }
+    return subprocess.run(
+        [str(binary), "-i", str(hosts), str(PLAYBOOK), "-e", json.dumps(variables)]
+        + ([] if platform else ["--skip-tags", "platform"]),
+        capture_output=True, text=True, env=env, check=False, timeout=300,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> dict[str, subprocess.CompletedProcess[str]]:
+    tmp = tmp_path_factory.mktemp("bad-input")
+    hosts = inventory(tmp)
+    runs = {"control": {}} | {name: extra for name, extra, _ in CASES}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {name: pool.submit(validate, tmp, hosts, extra) for name, extra in runs.items()}
+        futures["platform"] = pool.submit(validate, tmp, hosts, {}, platform=True)
+        return {name: future.result() for name, future in futures.items()}
+
+
+def test_site_checks_every_input_before_any_play_changes_anything() -> None:
+    plays = yaml.safe_load((ROOT / "site.yml").read_text())
+    assert plays[0]["ansible.builtin.import_playbook"] == "playbooks/validate.yml"
+    checks = yaml.safe_load(PLAYBOOK.read_text())[1]["tasks"]
+    modules = {key for task in checks for key in task if key.startswith("ansible.builtin.")}
+    assert modules <= {"ansible.builtin.include_role", "ansible.builtin.assert"}, modules
+
+
+def test_good_input_passes(results) -> None:
+    control = results["control"]
+    assert control.returncode == 0, control.stdout[-3000:] + control.stderr[-2000:]
+
+
+def test_unsupported_platform_is_refused_naming_what_is_supported(results) -> None:
+    # This machine is a container without systemd: not a server the kit supports.
+    run = results["platform"]
+    assert run.returncode != 0
+    assert "supports servers running systemd with Debian 12 or later or Ubuntu 22.04" in run.stdout
+
+
+def test_there_are_at_least_twenty_cases() -> None:
+    assert len(CASES) >= 20
+
+
+@pytest.mark.parametrize(("case", "extra", "names"), CASES, ids=[c[0] for c in CASES])
+def test_bad_input_fails_naming_the_variable(results, case, extra, names) -> None:
+    run = results[case]
+    output = run.stdout + run.stderr
+    assert run.returncode != 0, f"{case}: accepted\n{output[-2000:]}"
+    assert names in output, f"{case}: the error does not name {names}\n{output[-3000:]}"
+    assert "changed=0" in output or "changed:" not in output
