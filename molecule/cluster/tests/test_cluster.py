@@ -11,7 +11,7 @@ from pathlib import Path
 import websockets.sync.client
 from conftest import APP1, APP2, DB, WEB
 
-from djkit_probe import Load, ansible_playbook, record, release_copy
+from djkit_probe import PROJECT, Load, ansible_playbook, record, release_copy
 
 APP = "myapp"
 PROBE = (
@@ -245,3 +245,25 @@ def test_check_deploy_is_clean_on_every_app_server(app1, app2) -> None:
         with h.sudo():
             result = h.run(f"{APP}-manage check --deploy --fail-level WARNING")
         assert result.rc == 0, f"{h}: {result.stdout}{result.stderr}"
+
+
+def test_no_secret_in_a_verbose_run(app1) -> None:
+    """site.yml at -vvv prints module arguments and results; no secret may be among them."""
+    secrets = {
+        path.name: path.read_text().strip()
+        for path in (PROJECT / ".cache/secrets").glob("djkit-c-*")
+    }
+    assert {"djkit-c-db-postgresql-myapp", "djkit-c-db-redis-password"} <= set(secrets), secrets
+    with app1.sudo():
+        environment = app1.check_output(f"cat /etc/{APP}/environment")
+    secrets["DJANGO_SECRET_KEY"] = re.search(r"DJANGO_SECRET_KEY='([^']+)'", environment).group(1)
+    # The secrets are in use: the app's environment carries the database and Redis passwords.
+    assert secrets["djkit-c-db-postgresql-myapp"] in environment
+    assert secrets["djkit-c-db-redis-password"] in environment
+    result = ansible_playbook("../site.yml", "-vvv")
+    assert result.returncode == 0, result.stdout[-3000:]
+    output = result.stdout + result.stderr
+    assert "Ensure the environment file is in place" in output
+    leaked = [name for name, value in secrets.items() if len(value) >= 16 and value in output]
+    assert leaked == [], f"printed at -vvv: {leaked}"
+    record("verbose run without secrets", output_bytes=len(output), secrets_checked=len(secrets))
