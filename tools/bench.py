@@ -113,6 +113,11 @@ def wrk(url: str, *headers: str) -> dict[str, float]:
     out = run(["docker", "exec", KIT, *args, url]).stdout
     if "Non-2xx or 3xx responses" in out:
         sys.exit(f"bench: {url} answered errors:\n{out}")
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> dict[str, float]:
+    """Requests per second, and the 50th and 99th latency percentiles in ms, from wrk --latency."""
 
     def ms(label: str) -> float:
         value, unit = re.search(rf"^\s+{label}\s+([0-9.]+)(us|ms|s)\s*$", out, re.M).groups()

@@ -1,0 +1,50 @@
+"""The benchmark's own arithmetic: reading wrk's report and judging the targets."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("bench", ROOT / "tools/bench.py")
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+
+WRK = """Running 10s test @ https://127.0.0.1/
+  2 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.52ms    2.10ms  40.01ms   93.12%
+    Req/Sec     6.01k   512.33     7.10k    70.00%
+  Latency Distribution
+     50%  850.00us
+     75%    1.40ms
+     90%    2.90ms
+     99%    1.20s
+  119842 requests in 10.00s, 41.20MB read
+Requests/sec:  11983.72
+Transfer/sec:      4.12MB
+"""
+
+
+def test_wrk_report_is_read_in_milliseconds() -> None:
+    assert bench.parse_wrk(WRK) == {"rps": 11983.7, "p50_ms": 0.85, "p99_ms": 1200.0}
+
+
+def test_table_marks_missed_targets() -> None:
+    serve = {"rps": 100.0, "p50_ms": 1.0, "p99_ms": 2.0}
+    results = {
+        "machine": {"cores": 2, "memory_mb": 1024, "suite": "bookworm", "wrk": "x"},
+        "cold_s": 200.0, "floor_s": 100.0, "rerun_s": 10.0, "rerun_changed": 0, "redeploy_s": 20.0,
+        "static_nginx": serve, "static_django": serve,
+        "dynamic_nginx": serve, "dynamic_gunicorn": serve,
+        "ratios": {
+            "cold_over_floor": {"value": 2.0, "target": "<= 1.5", "met": False},
+            "rerun_over_cold": {"value": 0.05, "target": "<= 0.1", "met": True},
+            "redeploy_over_cold": {"value": 0.1, "target": "<= 0.15", "met": True},
+            "static_nginx_over_django": {"value": 1.0, "target": ">= 10.0", "met": False},
+            "dynamic_nginx_over_gunicorn": {"value": 1.0, "target": ">= 0.9", "met": True},
+        },
+    }  # fmt: skip
+    table = bench.table(results)
+    assert "| cold site.yml | 200.0 s | floor script 100.0 s | 2.0 | <= 1.5 | NO |" in table
+    assert table.count("| NO |") == 2
