@@ -18,6 +18,7 @@ DJKIT_BENCH_KEEP=1 keeps the containers.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +35,7 @@ TOOLS = ROOT / "tools"
 SUITE = os.environ.get("DJKIT_BENCH_SUITE", "bookworm")
 SECONDS = int(os.environ.get("DJKIT_BENCH_SECONDS", "10"))
 CONNECTIONS, THREADS = 16, 2
-KIT, FLOOR = "djkit-bench-kit", "djkit-bench-floor"
+KIT, FLOOR, APT = "djkit-bench-kit", "djkit-bench-floor", "djkit-bench-apt"
 DIRECT = "127.0.0.1:18000"  # gunicorn_extra_listen in tools/bench-vars.yml
 TARGETS = {
     "cold_over_floor": ("<=", 1.5),
@@ -128,20 +130,81 @@ def parse_wrk(out: str) -> dict[str, float]:
 
 
 def floor_script(packages: list[str]) -> str:
-    return f"""set -eu
-export DEBIAN_FRONTEND=noninteractive
-sudo -E apt-get update -qq
-sudo -E apt-get install -y -qq --no-install-recommends {" ".join(packages)} >/dev/null
-python3 -m venv /tmp/floor-venv
+    return (
+        apt_script(packages)
+        + """python3 -m venv /tmp/floor-venv
 export PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 /tmp/floor-venv/bin/pip install -q -r /tmp/requirements.txt
 """
+    )
 
 
-def tuning(kit: int, https: str) -> dict[str, object]:
-    """The choices behind the defaults, each measured (DJKIT_BENCH_TUNING=1, a few minutes
-    more): re-runs without pipelining and with an apt update every time; Gunicorn's worker
-    classes on the home page, asked directly."""
+SITE = "/etc/nginx/sites-available/myapp.conf"
+
+
+def in_kit(*args: str, stdin: str | None = None) -> str:
+    return run(["docker", "exec", "-i", KIT, *args], input=stdin).stdout
+
+
+@contextlib.contextmanager
+def nginx_variant(edit: Callable[[str], str]) -> Iterator[None]:
+    """The deployed site with one change (tested by nginx -t, reloaded), restored after."""
+    original = in_kit("cat", SITE)
+    changed = edit(original)
+    if changed == original:
+        sys.exit("bench: the nginx variant changes nothing; the site template moved on")
+    try:
+        in_kit("sh", "-c", f"cat > {SITE}", stdin=changed)
+        in_kit("sh", "-c", "nginx -t -q && systemctl reload nginx")
+        time.sleep(2)
+        yield
+    finally:
+        in_kit("sh", "-c", f"cat > {SITE}", stdin=original)
+        in_kit("sh", "-c", "nginx -t -q && systemctl reload nginx")
+        time.sleep(2)
+
+
+def without(*patterns: str) -> Callable[[str], str]:
+    def edit(text: str) -> str:
+        for pattern in patterns:
+            text = re.sub(rf"(?m)^\s*{pattern}.*\n", "", text)
+        return text
+
+    return edit
+
+
+@contextlib.contextmanager
+def service_variant(unit: str, dropin: str, restart: str) -> Iterator[None]:
+    """A unit with an extra drop-in (until the next boot: /run), restarted, then without."""
+    path = f"/run/systemd/system/{unit}.d/djkit-bench.conf"
+    try:
+        in_kit("sh", "-c", f"mkdir -p {path.rsplit('/', 1)[0]} && cat > {path}", stdin=dropin)
+        in_kit("sh", "-c", f"systemctl daemon-reload && systemctl restart {restart}")
+        time.sleep(3)
+        yield
+    finally:
+        in_kit(
+            "sh", "-c", f"rm -f {path} && systemctl daemon-reload && systemctl restart {restart}"
+        )
+        time.sleep(3)
+
+
+def pair(
+    label: str, measure: Callable[[], object], variant: contextlib.AbstractContextManager
+) -> dict:
+    """The default and one variant, measured back to back."""
+    log(f"tuning: {label}")
+    kept = measure()
+    with variant:
+        other = measure()
+    return {"kit": kept, "variant": other}
+
+
+def tuning(kit: int, https: str, static: str, packages: list[str]) -> dict[str, object]:
+    """The choices behind the defaults, each measured against its alternative, back to back
+    (DJKIT_BENCH_TUNING=1): Ansible settings on re-runs and on a cold run, Gunicorn's worker
+    classes, nginx's static and proxy settings, Django's persistent connections and
+    PostgreSQL's memory settings, on the same server."""
     found: dict[str, object] = {}
     log("tuning: re-run without pipelining")
     found["rerun_no_pipelining_s"] = round(
@@ -151,25 +214,118 @@ def tuning(kit: int, https: str) -> dict[str, object]:
     found["rerun_apt_update_always_s"] = round(
         playbook(kit, "site.yml", "-e", "common_apt_cache_valid_time=0")[0], 1
     )
+    with tempfile.TemporaryDirectory() as cache:
+        facts = {"ANSIBLE_CACHE_PLUGIN": "jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": cache}
+        log("tuning: re-runs with a fact cache (one to fill it, one measured)")
+        playbook(kit, "site.yml", env=facts)
+        found["rerun_fact_cache_s"] = round(playbook(kit, "site.yml", env=facts)[0], 1)
+        log("tuning: plain re-run beside it")
+        found["rerun_plain_s"] = round(playbook(kit, "site.yml")[0], 1)
+
     cores = os.cpu_count() or 1
     classes = {
         "sync": ("sync", 2 * cores + 1, 1),
         "gthread": ("gthread", cores + 1, 4),
     }
     conf = "/etc/myapp/gunicorn.conf.py"
-    original = run(["docker", "exec", KIT, "cat", conf]).stdout
+    original = in_kit("cat", conf)
     for label, (worker_class, workers, threads) in classes.items():
         log(f"tuning: gunicorn {label}, {workers} workers x {threads} threads")
         changed = re.sub(r"(?m)^workers = .*$", f"workers = {workers}", original)
         changed = re.sub(r"(?m)^threads = .*$", f"threads = {threads}", changed)
         changed = re.sub(r"(?m)^worker_class = .*$", f'worker_class = "{worker_class}"', changed)
-        run(["docker", "exec", "-i", KIT, "sh", "-c", f"cat > {conf}"], input=changed)
-        run(["docker", "exec", KIT, "systemctl", "restart", "myapp-gunicorn.service"])
+        in_kit("sh", "-c", f"cat > {conf}", stdin=changed)
+        in_kit("systemctl", "restart", "myapp-gunicorn.service")
         time.sleep(2)
         found[f"gunicorn_{label}_{workers}x{threads}"] = wrk(f"http://{DIRECT}/", https)
-    run(["docker", "exec", "-i", KIT, "sh", "-c", f"cat > {conf}"], input=original)
-    run(["docker", "exec", KIT, "systemctl", "restart", "myapp-gunicorn.service"])
+    in_kit("sh", "-c", f"cat > {conf}", stdin=original)
+    in_kit("systemctl", "restart", "myapp-gunicorn.service")
+    time.sleep(2)
+
+    static_url, home = f"https://127.0.0.1{static}", "https://127.0.0.1/"
+    found["nginx_upstream_keepalive"] = pair(
+        "nginx upstream keepalive (home page) vs none",
+        lambda: wrk(home),
+        nginx_variant(without("keepalive 16;")),
+    )
+    found["nginx_open_file_cache"] = pair(
+        "nginx open_file_cache (static file) vs none",
+        lambda: wrk(static_url),
+        nginx_variant(without("open_file_cache")),
+    )
+    found["nginx_sendfile"] = pair(
+        "nginx sendfile + tcp_nopush (static file) vs off",
+        lambda: wrk(static_url),
+        nginx_variant(
+            lambda t: t.replace("sendfile on;", "sendfile off;").replace(
+                "tcp_nopush on;", "tcp_nopush off;"
+            )
+        ),
+    )
+    gzip = "Accept-Encoding: gzip"
+    found["nginx_gzip_static"] = pair(
+        "gzip_static (precompressed) vs compressing on the fly (static file, gzip accepted)",
+        lambda: {
+            **wrk(static_url, gzip),
+            "bytes": len(in_kit("curl", "-sk", "-H", gzip, static_url)),
+        },
+        nginx_variant(without("gzip_static on;")),
+    )
+    found["django_persistent_connections"] = pair(
+        "Django CONN_MAX_AGE 60 with health checks vs a connection per request (direct)",
+        lambda: wrk(f"http://{DIRECT}/", https),
+        service_variant(
+            "myapp-gunicorn.service",
+            "[Service]\nEnvironment=DJANGO_CONN_MAX_AGE=0\n",
+            "myapp-gunicorn.service",
+        ),
+    )
+    pg = in_kit("sh", "-c", "ls /etc/postgresql/*/main/conf.d/50-djkit.conf").strip()
+    found["postgresql_memory"] = pair(
+        "PostgreSQL shared_buffers 25 % of RAM vs the distribution's 128MB (home page direct)",
+        lambda: wrk(f"http://{DIRECT}/", https),
+        postgres_variant(pg),
+    )
+
+    log(f"tuning: cold run after one apt call for all {len(packages)} packages")
+    fresh = fresh_server(APT)
+    try:
+        started = time.monotonic()
+        ssh(fresh, "bash -s", apt_script(packages))
+        apt_s = time.monotonic() - started
+        site_s, _ = playbook(fresh, "site.yml")
+        found["cold_after_one_apt_call_s"] = {"apt": round(apt_s, 1), "site": round(site_s, 1)}
+    finally:
+        run([str(TOOLS / "fresh-server"), "down", APT])
     return found
+
+
+@contextlib.contextmanager
+def postgres_variant(conf: str) -> Iterator[None]:
+    original = in_kit("cat", conf)
+    changed = re.sub(r"(?m)^shared_buffers = .*$", "shared_buffers = 128MB", original)
+    changed = re.sub(r"(?m)^effective_cache_size = .*$", "effective_cache_size = 4GB", changed)
+    try:
+        in_kit("sh", "-c", f"cat > {conf}", stdin=changed)
+        in_kit(
+            "sh", "-c", "systemctl restart postgresql && systemctl restart myapp-gunicorn.service"
+        )
+        time.sleep(3)
+        yield
+    finally:
+        in_kit("sh", "-c", f"cat > {conf}", stdin=original)
+        in_kit(
+            "sh", "-c", "systemctl restart postgresql && systemctl restart myapp-gunicorn.service"
+        )
+        time.sleep(3)
+
+
+def apt_script(packages: list[str]) -> str:
+    return f"""set -eu
+export DEBIAN_FRONTEND=noninteractive
+sudo -E apt-get update -qq
+sudo -E apt-get install -y -qq --no-install-recommends {" ".join(packages)} >/dev/null
+"""
 
 
 def main() -> None:
@@ -229,10 +385,10 @@ def main() -> None:
         results["dynamic_nginx"] = wrk("https://127.0.0.1/")
         results["dynamic_gunicorn"] = wrk(f"http://{DIRECT}/", https)
         if os.environ.get("DJKIT_BENCH_TUNING") == "1":
-            results["tuning"] = tuning(kit, https)
+            results["tuning"] = tuning(kit, https, static, packages)
     finally:
         if os.environ.get("DJKIT_BENCH_KEEP") != "1":
-            for name in (KIT, FLOOR):
+            for name in (KIT, FLOOR, APT):
                 subprocess.run([str(TOOLS / "fresh-server"), "down", name], check=False)
 
     ratios = {

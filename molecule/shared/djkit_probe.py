@@ -69,6 +69,35 @@ def site_for(container: str) -> Site:
     return Site(container, published_port(container, 443), published_port(container, 80))
 
 
+def reachable(src, address: str, port: int) -> bool:
+    """Can testinfra host `src` open a TCP connection to address:port? (A firewall drop
+    times out: False.)"""
+    probe = (
+        "python3 -c 'import socket, sys; s = socket.socket(); s.settimeout(3); "
+        "sys.exit(s.connect_ex((sys.argv[1], int(sys.argv[2]))))' {} {}"
+    )
+    return src.run(probe.format(address, port)).rc == 0
+
+
+def inventory_host(name: str):
+    """The testinfra host of another instance of the scenario (tests that span hosts)."""
+    import testinfra
+
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    return testinfra.get_host(f"ansible://{name}?ansible_inventory={inventory}")
+
+
+def host_fixture(name: str, fixture_name: str):
+    """A session-scoped fixture, `fixture_name`, for the scenario's instance `name`."""
+    import pytest
+
+    @pytest.fixture(scope="session", name=fixture_name)
+    def fixture():
+        return inventory_host(name)
+
+    return fixture
+
+
 class Load:
     """A bounded load through nginx from the controller: a few threads send GET requests at
     no more than `rate` per second in all, until stopped, for at most `seconds` and

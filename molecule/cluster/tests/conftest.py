@@ -1,41 +1,18 @@
-import os
 import sys
 from pathlib import Path
 
 import pytest
-import testinfra
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
-from djkit_probe import Site, site_for
+from djkit_probe import Site, host_fixture, inventory_host, site_for
 
 DB, APP1, APP2, WEB = "djkit-c-db", "djkit-c-app1", "djkit-c-app2", "djkit-c-web"
 
-
-def _host(name: str):
-    return testinfra.get_host(
-        f"ansible://{name}?ansible_inventory={os.environ['MOLECULE_INVENTORY_FILE']}"
-    )
-
-
-@pytest.fixture(scope="session")
-def db():
-    return _host(DB)
-
-
-@pytest.fixture(scope="session")
-def app1():
-    return _host(APP1)
-
-
-@pytest.fixture(scope="session")
-def app2():
-    return _host(APP2)
-
-
-@pytest.fixture(scope="session")
-def web():
-    return _host(WEB)
+db = host_fixture(DB, "db")
+app1 = host_fixture(APP1, "app1")
+app2 = host_fixture(APP2, "app2")
+web = host_fixture(WEB, "web")
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +27,7 @@ def address():
 
     def lookup(name: str) -> str:
         if name not in cache:
-            cache[name] = _host(name).check_output("hostname -I").split()[0]
+            cache[name] = inventory_host(name).check_output("hostname -I").split()[0]
         return cache[name]
 
     return lookup

@@ -11,18 +11,9 @@ from pathlib import Path
 import websockets.sync.client
 from conftest import APP1, APP2, DB, WEB
 
-from djkit_probe import PROJECT, Load, ansible_playbook, record, release_copy
+from djkit_probe import PROJECT, Load, ansible_playbook, reachable, record, release_copy
 
 APP = "myapp"
-PROBE = (
-    "python3 -c 'import socket, sys; s = socket.socket(); s.settimeout(3); "
-    "sys.exit(s.connect_ex((sys.argv[1], int(sys.argv[2]))))' {} {}"
-)
-
-
-def reachable(src, address: str, port: int) -> bool:
-    """Can `src` open a TCP connection to address:port? (A firewall drop times out: False.)"""
-    return src.run(PROBE.format(address, port)).rc == 0
 
 
 def task_hosts(out: str, title: str, status: str = "ok|changed") -> list[str]:

@@ -3,19 +3,14 @@ headers, hidden files, path traversal, oversized bodies, slow clients, login flo
 firewall and the database's file modes."""
 
 import http.client
-import os
 import re
 import socket
 import ssl
 import time
 
-import testinfra
+from djkit_probe import inventory_host, reachable
 
 PLATFORMS = ("djkit-d12-asgi", "djkit-d13-wsgi")
-PROBE = (
-    "python3 -c 'import socket, sys; s = socket.socket(); s.settimeout(3); "
-    "sys.exit(s.connect_ex((sys.argv[1], int(sys.argv[2]))))' {} {}"
-)
 
 
 def tls_context(version: ssl.TLSVersion, ciphers: str = "DEFAULT") -> ssl.SSLContext:
@@ -167,10 +162,7 @@ def test_login_floods_get_429(site) -> None:
 
 def test_firewall_admits_ssh_and_web_only(host, hostvars) -> None:
     me = hostvars["inventory_hostname"]
-    peer = testinfra.get_host(
-        f"ansible://{next(p for p in PLATFORMS if p != me)}"
-        f"?ansible_inventory={os.environ['MOLECULE_INVENTORY_FILE']}"
-    )
+    peer = inventory_host(next(p for p in PLATFORMS if p != me))
     address = host.check_output("hostname -I").split()[0]
     with host.sudo():
         ruleset = host.check_output("nft list table inet djkit_firewall")
@@ -182,9 +174,9 @@ def test_firewall_admits_ssh_and_web_only(host, hostvars) -> None:
     try:
         time.sleep(1)
         assert "policy drop" in ruleset
-        assert peer.run(PROBE.format(address, 443)).rc == 0, "control: 443 closed to the peer"
-        assert peer.run(PROBE.format(address, 9999)).rc != 0, "port 9999 reachable from the peer"
-        assert host.run(PROBE.format("127.0.0.1", 9999)).rc == 0, "control: no listener"
+        assert reachable(peer, address, 443), "control: 443 closed to the peer"
+        assert not reachable(peer, address, 9999), "port 9999 reachable from the peer"
+        assert reachable(host, "127.0.0.1", 9999), "control: no listener"
     finally:
         with host.sudo():
             host.run("systemctl stop djkit-probe-listener")
