@@ -14,7 +14,7 @@ export DJKIT_HTTPS_PORT ?= 8443
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv host-deps docker images up down docs lint test-app molecule bench test clean
+.PHONY: help venv host-deps docker images up down docs lint test-app molecule bench bench-smoke test clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -68,7 +68,10 @@ molecule: venv docker host-deps images ## Every Molecule scenario
 bench: venv docker images ## Provisioning and serving measured against their floors (a few minutes)
 	$(BIN)/python tools/bench.py
 
-test: lint test-app molecule ## Every test
+bench-smoke: venv docker images ## The bench end to end with 2 s wrk runs: it works, no thresholds
+	DJKIT_BENCH_SECONDS=2 DJKIT_BENCH_OUT=artifacts/bench-smoke.json $(BIN)/python tools/bench.py
+
+test: lint test-app molecule bench-smoke ## Every test
 
 clean: down ## Remove the venv and local caches (keeps images)
 	rm -rf $(VENV) .cache
