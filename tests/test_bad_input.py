@@ -46,6 +46,7 @@ CASES: list[tuple[str, dict, str]] = [
     ("ACME for an IP address", {"nginx_tls_source": "acme"}, "nginx_server_names"),
     ("ACME for a wildcard", {"nginx_tls_source": "acme", "nginx_server_names": ["*.example.org"]}, "nginx_server_names"),
     ("ACME directory over plain HTTP", {"nginx_tls_source": "acme", "nginx_server_names": ["www.example.org"], "nginx_acme_directory": "http://ca.example.org/dir"}, "nginx_acme_directory"),
+    ("web server not in the inventory", {"djkit_web_hosts": ["localhost", "web9"]}, "djkit_web_hosts"),
     ("ACME contact that is not an address", {"nginx_acme_email": "webmaster"}, "nginx_acme_email"),
     ("uvicorn on without an ASGI path", {"uvicorn_enabled": True, "django_asgi_application": ""}, "uvicorn_asgi_application"),
     ("worker class that is not one", {"gunicorn_worker_class": "fastest"}, "gunicorn_worker_class"),
@@ -64,17 +65,22 @@ CASES: list[tuple[str, dict, str]] = [
 ]  # fmt: skip
 
 
-def inventory(tmp: Path) -> Path:
-    """This machine in every group, with the sample app's variables (inventories/local)."""
+def inventory(tmp: Path, second_web_server: bool = False) -> Path:
+    """This machine in every group, with the sample app's variables (inventories/local); with
+    `second_web_server`, this machine once more under another name, as a second web server."""
+    local = {
+        "ansible_connection": "local",
+        "ansible_become": False,
+        "ansible_python_interpreter": sys.executable,
+    }
     hosts = {
         "all": {
-            "hosts": {"localhost": {
-                "ansible_connection": "local", "ansible_become": False,
-                "ansible_python_interpreter": sys.executable,
-            }},
+            "hosts": {"localhost": local} | ({"web2": local} if second_web_server else {}),
             "children": {g: {"hosts": {"localhost": None}} for g in ("dbservers", "appservers", "webservers")},
         }
     }  # fmt: skip
+    if second_web_server:
+        hosts["all"]["children"]["webservers"]["hosts"]["web2"] = None
     (tmp / "hosts.yml").write_text(yaml.safe_dump(hosts))
     (tmp / "group_vars").symlink_to(ROOT / "inventories/local/group_vars")
     return tmp / "hosts.yml"
@@ -121,7 +127,23 @@ def test_site_checks_every_input_before_any_play_changes_anything() -> None:
     assert plays[0]["ansible.builtin.import_playbook"] == "playbooks/validate.yml"
     checks = yaml.safe_load(PLAYBOOK.read_text())[1]["tasks"]
     modules = {key for task in checks for key in task if key.startswith("ansible.builtin.")}
-    assert modules <= {"ansible.builtin.include_role", "ansible.builtin.assert"}, modules
+    # Checks, and facts kept in memory (the package list): nothing that touches a host.
+    allowed = {"ansible.builtin.include_role", "ansible.builtin.assert", "ansible.builtin.set_fact"}
+    assert modules <= allowed, modules
+
+
+def test_acme_on_two_web_servers_is_refused(tmp_path) -> None:
+    """HTTP-01 may reach the web server that did not write the token: one web server only."""
+    hosts = inventory(tmp_path, second_web_server=True)
+    acme = {"nginx_tls_source": "acme", "nginx_server_names": ["www.example.org"]}
+    run = validate(tmp_path, hosts, acme)
+    assert run.returncode != 0, run.stdout[-2000:]
+    assert "one web server only" in run.stdout, run.stdout[-3000:]
+    assert "djkit_web_hosts" in run.stdout
+    control = validate(tmp_path, hosts, {**acme, "nginx_tls_source": "self_signed"})
+    assert control.returncode == 0, (
+        "control: two web servers are fine otherwise\n" + control.stdout[-3000:]
+    )
 
 
 def test_good_input_passes(results) -> None:

@@ -27,6 +27,20 @@ def test_services_are_enabled_and_running(host, app, asgi) -> None:
         assert not host.file(f"/etc/systemd/system/{app}-uvicorn.service").exists
 
 
+def test_service_logs_are_rotated(host) -> None:
+    """nginx, PostgreSQL and Redis write under /var/log and leave rotation to logrotate."""
+    assert host.package("logrotate").is_installed
+    timer = host.service("logrotate.timer")
+    assert timer.is_enabled
+    assert timer.is_running
+    with host.sudo():
+        dry_run = host.run("logrotate --debug /etc/logrotate.conf")
+    assert dry_run.rc == 0, dry_run.stderr
+    read = re.findall(r"(?m)^reading config file (\S+)$", dry_run.stdout + dry_run.stderr)
+    for config in ("nginx", "postgresql-common"):
+        assert config in read, (config, read)
+
+
 def test_gunicorn_socket_only_nginx_group_may_connect(host, app) -> None:
     sock = host.file(f"/run/{app}-gunicorn.sock")
     assert sock.is_socket
