@@ -48,3 +48,23 @@ def test_table_marks_missed_targets() -> None:
     table = bench.table(results)
     assert "| cold site.yml | 200.0 s | floor script 100.0 s | 2.0 | <= 1.5 | NO |" in table
     assert table.count("| NO |") == 2
+
+
+PROFILE = """PLAY RECAP *********************************************************************
+djkit-local                : ok=160  changed=0    unreachable=0    failed=0    skipped=60
+
+Tuesday 24 November 2026  18:01:02 +0000 (0:00:00.210)       0:00:41.800 ******
+===============================================================================
+django : release | Apply migrations before the release goes live ------- 2.31s
+Gathering Facts --------------------------------------------------------- 1.05s
+nginx : configure | Template the site ----------------------------------- 0.42s
+"""
+
+
+def test_slowest_tasks_come_from_the_profile_summary_only() -> None:
+    assert bench.slowest_tasks(PROFILE) == [
+        {"task": "django : release | Apply migrations before the release goes live", "s": 2.31},
+        {"task": "Gathering Facts", "s": 1.05},
+        {"task": "nginx : configure | Template the site", "s": 0.42},
+    ]
+    assert bench.slowest_tasks("no summary here") == []

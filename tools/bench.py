@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -77,14 +78,19 @@ def manual_packages(container: str) -> set[str]:
     return set(run(["docker", "exec", container, "apt-mark", "showmanual"]).stdout.split())
 
 
+SLOWEST: dict[str, list[dict[str, object]]] = {}
+
+
 def playbook(
-    port: int, name: str, *extra: str, env: dict[str, str] | None = None
+    port: int, name: str, *extra: str, env: dict[str, str] | None = None, label: str = ""
 ) -> tuple[float, int]:
-    """Runs a playbook of the kit against the container; its time and changed count."""
+    """Runs a playbook of the kit against the container; its time and changed count. With a
+    label, its slowest tasks (profile_tasks' summary) are kept under that label."""
     env = {
         **os.environ,
         "DJKIT_SSH_PORT": str(port),
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "PROFILE_TASKS_TASK_OUTPUT_LIMIT": "10",
         **(env or {}),
     }
     binary = Path(sys.executable).parent / "ansible-playbook"
@@ -98,7 +104,31 @@ def playbook(
     if result.returncode != 0:
         sys.exit(f"bench: {name} failed:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
     changed = sum(int(n) for n in re.findall(r"changed=(\d+)", result.stdout))
+    if label:
+        SLOWEST[label] = slowest_tasks(result.stdout)
     return took, changed
+
+
+def slowest_tasks(out: str) -> list[dict[str, object]]:
+    """The task summary profile_tasks prints last: `role : task ---- 1.23s` lines."""
+    summary = out.rsplit("=" * 20, 1)[-1]
+    return [
+        {"task": task.strip(), "s": float(seconds)}
+        for task, seconds in re.findall(r"(?m)^(.+?) -{3,} ([0-9.]+)s$", summary)
+    ]
+
+
+def redeploy(port: int, marker: str, **kwargs) -> float:
+    """deploy.yml with the sample app changed in one template only (requirements unchanged)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "app"
+        shutil.copytree(ROOT / "app", source, ignore=shutil.ignore_patterns("__pycache__"))
+        home = source / "myapp/templates/myapp/home.html"
+        home.write_text(home.read_text() + f"\n<!-- {marker} -->\n")
+        took, _ = playbook(
+            port, "playbooks/deploy.yml", "-e", f"django_source_path={source}", **kwargs
+        )
+    return took
 
 
 def wrk(url: str, *headers: str) -> dict[str, float]:
@@ -208,9 +238,13 @@ def tuning(kit: int, https: str, static: str, packages: list[str]) -> dict[str, 
     classes, nginx's static and proxy settings, Django's persistent connections and
     PostgreSQL's memory settings, on the same server."""
     found: dict[str, object] = {}
-    log("tuning: re-run without pipelining")
-    found["rerun_no_pipelining_s"] = round(
-        playbook(kit, "site.yml", env={"ANSIBLE_PIPELINING": "False"})[0], 1
+    log("tuning: site.yml puts the sample app's own release back (the redeploy changed it)")
+    playbook(kit, "site.yml")
+    log("tuning: re-runs with the linear strategy (no Mitogen), with and without pipelining")
+    linear = {"ANSIBLE_STRATEGY": "linear"}
+    found["rerun_linear_s"] = round(playbook(kit, "site.yml", env=linear)[0], 1)
+    found["rerun_linear_no_pipelining_s"] = round(
+        playbook(kit, "site.yml", env={**linear, "ANSIBLE_PIPELINING": "False"})[0], 1
     )
     log("tuning: re-run refreshing the apt cache every time")
     found["rerun_apt_update_always_s"] = round(
@@ -223,26 +257,12 @@ def tuning(kit: int, https: str, static: str, packages: list[str]) -> dict[str, 
         found["rerun_fact_cache_s"] = round(playbook(kit, "site.yml", env=facts)[0], 1)
         log("tuning: plain re-run beside it")
         found["rerun_plain_s"] = round(playbook(kit, "site.yml")[0], 1)
+    log("tuning: a code-only redeploy with the linear strategy")
+    found["redeploy_linear_s"] = round(redeploy(kit, "linear", env=linear), 1)
+    log("tuning: a code-only redeploy with the kit's strategy beside it")
+    found["redeploy_mitogen_s"] = round(redeploy(kit, "mitogen"), 1)
 
-    cores = os.cpu_count() or 1
-    classes = {
-        "sync": ("sync", 2 * cores + 1, 1),
-        "gthread": ("gthread", cores + 1, 4),
-    }
-    conf = "/etc/myapp/gunicorn.conf.py"
-    original = in_kit("cat", conf)
-    for label, (worker_class, workers, threads) in classes.items():
-        log(f"tuning: gunicorn {label}, {workers} workers x {threads} threads")
-        changed = re.sub(r"(?m)^workers = .*$", f"workers = {workers}", original)
-        changed = re.sub(r"(?m)^threads = .*$", f"threads = {threads}", changed)
-        changed = re.sub(r"(?m)^worker_class = .*$", f'worker_class = "{worker_class}"', changed)
-        in_kit("sh", "-c", f"cat > {conf}", stdin=changed)
-        in_kit("systemctl", "restart", "myapp-gunicorn.service")
-        time.sleep(2)
-        found[f"gunicorn_{label}_{workers}x{threads}"] = wrk(f"http://{DIRECT}/", https)
-    in_kit("sh", "-c", f"cat > {conf}", stdin=original)
-    in_kit("systemctl", "restart", "myapp-gunicorn.service")
-    time.sleep(2)
+    found.update(worker_classes(https))
 
     static_url, home = f"https://127.0.0.1{static}", "https://127.0.0.1/"
     found["nginx_upstream_keepalive"] = pair(
@@ -302,6 +322,42 @@ def tuning(kit: int, https: str, static: str, packages: list[str]) -> dict[str, 
     return found
 
 
+def worker_classes(https: str, rounds: int = 3) -> dict[str, object]:
+    """Gunicorn's sync and gthread workers sized from the vCPUs, in alternating rounds (one
+    run each can be turned around by a noisy neighbour): every round's figures and the
+    median requests per second of each class."""
+    cores = os.cpu_count() or 1
+    classes = {
+        "sync": ("sync", 2 * cores + 1, 1),
+        "gthread": ("gthread", cores + 1, 4),
+    }
+    conf = "/etc/myapp/gunicorn.conf.py"
+    original = in_kit("cat", conf)
+    runs: dict[str, list[dict[str, float]]] = {}
+    try:
+        for round_ in range(1, rounds + 1):
+            for label, (worker_class, workers, threads) in classes.items():
+                name = f"gunicorn_{label}_{workers}x{threads}"
+                log(f"tuning: {name}, round {round_} of {rounds}")
+                changed = re.sub(r"(?m)^workers = .*$", f"workers = {workers}", original)
+                changed = re.sub(r"(?m)^threads = .*$", f"threads = {threads}", changed)
+                changed = re.sub(
+                    r"(?m)^worker_class = .*$", f'worker_class = "{worker_class}"', changed
+                )
+                in_kit("sh", "-c", f"cat > {conf}", stdin=changed)
+                in_kit("systemctl", "restart", "myapp-gunicorn.service")
+                time.sleep(2)
+                runs.setdefault(name, []).append(wrk(f"http://{DIRECT}/", https))
+    finally:
+        in_kit("sh", "-c", f"cat > {conf}", stdin=original)
+        in_kit("systemctl", "restart", "myapp-gunicorn.service")
+        time.sleep(2)
+    return {
+        name: {"median_rps": statistics.median(r["rps"] for r in results), "runs": results}
+        for name, results in runs.items()
+    }
+
+
 @contextlib.contextmanager
 def postgres_variant(conf: str) -> Iterator[None]:
     original = in_kit("cat", conf)
@@ -344,19 +400,11 @@ def main() -> None:
         kit = fresh_server(KIT)
         before = manual_packages(KIT)
         log("1/4 cold site.yml")
-        results["cold_s"], results["cold_changed"] = playbook(kit, "site.yml")
+        results["cold_s"], results["cold_changed"] = playbook(kit, "site.yml", label="cold")
         log("2/4 immediate re-run")
-        results["rerun_s"], results["rerun_changed"] = playbook(kit, "site.yml")
+        results["rerun_s"], results["rerun_changed"] = playbook(kit, "site.yml", label="rerun")
         log("3/4 code-only redeploy")
-        with tempfile.TemporaryDirectory() as tmp:
-            source = Path(tmp) / "app"
-            shutil.copytree(ROOT / "app", source, ignore=shutil.ignore_patterns("__pycache__"))
-            (source / "myapp/templates/myapp/home.html").write_text(
-                (source / "myapp/templates/myapp/home.html").read_text() + "\n<!-- bench -->\n"
-            )
-            results["redeploy_s"], _ = playbook(
-                kit, "playbooks/deploy.yml", "-e", f"django_source_path={source}"
-            )
+        results["redeploy_s"] = redeploy(kit, "bench", label="redeploy")
         packages = sorted(manual_packages(KIT) - before)
         results["floor_packages"] = packages
 
@@ -422,10 +470,15 @@ def main() -> None:
     if results["rerun_changed"] != 0:
         results["ratios"]["rerun_over_cold"]["met"] = False
 
+    results["slowest_tasks"] = SLOWEST
     out = ROOT / os.environ.get("DJKIT_BENCH_OUT", "artifacts/bench.json")
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
+    for label, tasks in SLOWEST.items():
+        print(f"\nslowest tasks, {label}:")
+        for task in tasks:
+            print(f"  {task['s']:6.2f} s  {task['task']}")
     for name, value in results.get("tuning", {}).items():
         print(f"tuning: {name}: {value}")
     print(f"\n(written to {out.relative_to(ROOT)})")
