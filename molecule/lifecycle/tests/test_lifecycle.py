@@ -78,7 +78,7 @@ def test_release_failing_the_gate_through_nginx_is_switched_back(host, site, tmp
         )
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "switch | Switch back to the release that was live" in output
+    assert "go_live | Switch back to the release that was live" in output
     assert re.search(r"Release [0-9a-f]{12} failed its health check", output), output[-2000:]
     assert load.failed == 0, f"{load.failed} failed of {load.ok + load.failed}: {load.errors[:5]}"
     assert live_release(host) == before
