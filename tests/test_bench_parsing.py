@@ -50,11 +50,15 @@ def test_table_marks_missed_targets() -> None:
     assert table.count("| NO |") == 2
 
 
+APT_TASK = "common : install | Ensure the packages of this host are present, in one apt call"
+LONG_TASK = "postgresql : a task whose name runs past the summary's width and then some more"
 PROFILE = """PLAY RECAP *********************************************************************
 djkit-local                : ok=160  changed=0    unreachable=0    failed=0    skipped=60
 
 Tuesday 24 November 2026  18:01:02 +0000 (0:00:00.210)       0:00:41.800 ******
 ===============================================================================
+common : install | Ensure the packages of this host are present, in one apt call -- 21.44s
+postgresql : a task whose name runs past the summary's width and then some more - 100.25s
 django : release | Apply migrations before the release goes live ------- 2.31s
 Gathering Facts --------------------------------------------------------- 1.05s
 nginx : configure | Template the site ----------------------------------- 0.42s
@@ -62,9 +66,22 @@ nginx : configure | Template the site ----------------------------------- 0.42s
 
 
 def test_slowest_tasks_come_from_the_profile_summary_only() -> None:
+    # Long names leave fewer dashes before the time (two, or one from 100 s on).
     assert bench.slowest_tasks(PROFILE) == [
+        {"task": APT_TASK, "s": 21.44},
+        {"task": LONG_TASK, "s": 100.25},
         {"task": "django : release | Apply migrations before the release goes live", "s": 2.31},
         {"task": "Gathering Facts", "s": 1.05},
         {"task": "nginx : configure | Template the site", "s": 0.42},
     ]
     assert bench.slowest_tasks("no summary here") == []
+
+
+def test_median_run_keeps_that_runs_latencies_and_every_run() -> None:
+    runs = [
+        {"rps": 300.0, "p50_ms": 50.0, "p99_ms": 90.0},
+        {"rps": 250.0, "p50_ms": 60.0, "p99_ms": 140.0},
+        {"rps": 330.0, "p50_ms": 45.0, "p99_ms": 70.0},
+    ]
+    assert bench.median_run(runs) == {"rps": 300.0, "p50_ms": 50.0, "p99_ms": 90.0, "runs": runs}
+    assert bench.median_run(runs[:2])["rps"] == 250.0
