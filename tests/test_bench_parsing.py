@@ -85,3 +85,21 @@ def test_median_run_keeps_that_runs_latencies_and_every_run() -> None:
     ]
     assert bench.median_run(runs) == {"rps": 300.0, "p50_ms": 50.0, "p99_ms": 90.0, "runs": runs}
     assert bench.median_run(runs[:2])["rps"] == 250.0
+
+
+def test_recap_sums_every_host() -> None:
+    out = PROFILE + "web : ok=10 changed=2 unreachable=0 failed=0 skipped=5\n"
+    assert bench.recap(out) == {"ok": 170, "changed": 2, "skipped": 65}
+
+
+def test_rerun_floor_counts_each_task_at_the_cheapest_cost() -> None:
+    floor = {"facts_s": 1.0, "set_fact_ms": 20.0, "skipped_ms": 10.0}
+    # 101 ok (facts among them) at 20 ms and 50 skipped at 10 ms, after 1 s of facts.
+    assert bench.rerun_floor(floor, {"ok": 101, "changed": 0, "skipped": 50}) == 3.5
+
+
+def test_floor_playbook_repeats_one_task() -> None:
+    text = bench.floor_playbook(bench.FLOOR_TASKS["stat"], 3)
+    assert text.count("ansible.builtin.stat:") == 3
+    assert "gather_facts: false" in text
+    assert "tasks:\n    []" in bench.floor_playbook("", 0, gather=True)

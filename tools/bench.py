@@ -80,6 +80,7 @@ def manual_packages(container: str) -> set[str]:
 
 
 SLOWEST: dict[str, list[dict[str, object]]] = {}
+RECAPS: dict[str, dict[str, int]] = {}
 
 
 def playbook(
@@ -107,7 +108,60 @@ def playbook(
     changed = sum(int(n) for n in re.findall(r"changed=(\d+)", result.stdout))
     if label:
         SLOWEST[label] = slowest_tasks(result.stdout)
+        RECAPS[label] = recap(result.stdout)
     return took, changed
+
+
+def recap(out: str) -> dict[str, int]:
+    """Task results of a run, summed over its hosts (PLAY RECAP)."""
+    counts = {"ok": 0, "changed": 0, "skipped": 0}
+    for key in counts:
+        counts[key] = sum(int(n) for n in re.findall(rf"\b{key}=(\d+)", out))
+    return counts
+
+
+def floor_playbook(tasks: str, count: int, gather: bool = False) -> str:
+    """A bare play of `count` copies of one task against the kit's server."""
+    body = "".join(f"    - name: t{i}\n{tasks}" for i in range(count)) or "    []\n"
+    return f"- hosts: all\n  gather_facts: {str(gather).lower()}\n  become: true\n  tasks:\n{body}"
+
+
+FLOOR_TASKS = {
+    # Done on the controller alone: what any task costs at the least.
+    "set_fact": "      ansible.builtin.set_fact:\n        x: 1\n",
+    "skipped": "      ansible.builtin.stat:\n        path: /\n      when: false\n",
+    # One module run on the server, with become, as most of the kit's checks are.
+    "stat": "      ansible.builtin.stat:\n        path: /etc/hostname\n",
+}
+
+
+def task_floor(port: int, count: int = 60) -> dict[str, float]:
+    """Ansible's own cost on this machine, against the kit's server with the kit's settings:
+    a run that does nothing, one that only gathers facts, and per task (ms) of each kind."""
+    found: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+
+        def timed(name: str, text: str) -> float:
+            path = Path(tmp) / f"{name}.yml"
+            path.write_text(text)
+            return playbook(port, str(path))[0]
+
+        found["empty_s"] = round(timed("empty", floor_playbook("", 0)), 2)
+        found["facts_s"] = round(timed("facts", floor_playbook("", 0, gather=True)), 2)
+        for kind, task in FLOOR_TASKS.items():
+            took = timed(kind, floor_playbook(task, count))
+            found[f"{kind}_ms"] = round((took - found["empty_s"]) / count * 1000, 1)
+    return found
+
+
+def rerun_floor(floor: dict[str, float], counts: dict[str, int]) -> float:
+    """The least a run of these task results can take: facts, and every task at the cost
+    of a controller-only set_fact (skipped ones at a skip's), whatever it really does."""
+    return (
+        floor["facts_s"]
+        + (counts["ok"] - 1) * floor["set_fact_ms"] / 1000  # the facts are one of the ok
+        + counts["skipped"] * floor["skipped_ms"] / 1000
+    )
 
 
 def slowest_tasks(out: str) -> list[dict[str, object]]:
@@ -426,6 +480,10 @@ def main() -> None:
         results["redeploy_s"] = redeploy(kit, "bench", label="redeploy")
         packages = sorted(manual_packages(KIT) - before)
         results["floor_packages"] = packages
+        log("3/4 Ansible's own cost per task on this machine (bare playbooks)")
+        results["task_floor"] = task_floor(kit)
+        results["rerun_tasks"] = RECAPS["rerun"]
+        results["rerun_floor_s"] = round(rerun_floor(results["task_floor"], RECAPS["rerun"]), 1)
 
         log(f"fresh server {FLOOR}: the floor (apt: {len(packages)} packages, pip: requirements)")
         floor = fresh_server(FLOOR)
@@ -501,6 +559,7 @@ def main() -> None:
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
+    print(floor_note(results))
     for label, tasks in SLOWEST.items():
         print(f"\nslowest tasks, {label}:")
         for task in tasks:
@@ -510,6 +569,19 @@ def main() -> None:
     print(f"\n(written to {out.relative_to(ROOT)})")
     if "tuning_error" in results:
         sys.exit(f"bench: a tuning run failed: {results['tuning_error']}")
+
+
+def floor_note(r: dict) -> str:
+    """What Ansible alone costs here, and the least a re-run of the kit's tasks can take."""
+    f, n = r["task_floor"], r["rerun_tasks"]
+    return (
+        f"\nAnsible alone on this machine: a run doing nothing {f['empty_s']} s, facts "
+        f"{f['facts_s']} s; per task: set_fact {f['set_fact_ms']} ms, skipped "
+        f"{f['skipped_ms']} ms, stat with become {f['stat_ms']} ms.\n"
+        f"The re-run had {n['ok']} ok and {n['skipped']} skipped task results: at least "
+        f"{r['rerun_floor_s']} s even at a set_fact's cost each "
+        f"({r['rerun_floor_s'] / r['cold_s']:.3f} of cold)."
+    )
 
 
 def table(r: dict) -> str:

@@ -18,6 +18,29 @@ def live_release(host) -> str:
         return Path(host.check_output(f"readlink /srv/{APP}/current")).name
 
 
+COLLECT_TASK = "release | Collect static files (hashed, compressed) outside the release"
+
+
+def collectstatic_outcome(output: str) -> str:
+    """How a deploy's collectstatic task ended for the host: changed, skipping, or absent."""
+    after = output.split(COLLECT_TASK, 1)
+    if len(after) == 1:
+        return "absent"
+    found = re.search(r"(?m)^(changed|skipping|ok|failed|fatal): ", after[1])
+    return found.group(1) if found else "absent"
+
+
+def served_css(site) -> tuple[str, str]:
+    """The stylesheet the home page links (hashed name) and its body, both through nginx."""
+    session = site.session()
+    page = session.get(f"{site.base}/", timeout=10)
+    href = re.search(r'href="(/static/myapp/css/site\.[0-9a-f]{12}\.css)"', page.text)
+    assert href, "the home page links no hashed stylesheet"
+    css = session.get(f"{site.base}{href.group(1)}", timeout=10)
+    assert css.status_code == 200, f"{href.group(1)} answered {css.status_code}"
+    return href.group(1), css.text
+
+
 def test_code_only_redeploy_under_load_fails_no_request(host, site, tmp_path) -> None:
     before = live_release(host)
     with host.sudo():
@@ -34,6 +57,10 @@ def test_code_only_redeploy_under_load_fails_no_request(host, site, tmp_path) ->
     assert '<p id="mark">v2</p>' in site.session().get(f"{site.base}/", timeout=10).text
     with host.sudo():
         assert host.check_output(f"readlink /srv/{APP}/current/.venv") == venv_before
+    # Same static inputs as the release converge collected: not collected again, and the
+    # page still finds its files.
+    assert collectstatic_outcome(result.stdout) == "skipping", result.stdout[-3000:]
+    served_css(site)
     record(
         "code-only deploy under load", seconds=round(took, 1), requests=load.ok, failed=load.failed
     )
@@ -127,6 +154,42 @@ def test_rollback_says_which_release_is_live(host, site) -> None:
     assert f"live release before: {before}; after: {after}" in result.stdout
     # Back to v2, the release live before v5: never to one that was refused.
     assert '<p id="mark">v2</p>' in site.session().get(f"{site.base}/", timeout=10).text
+
+
+def test_static_change_is_collected_and_a_later_code_change_is_not(host, site, tmp_path) -> None:
+    href_before, _ = served_css(site)
+    source = release_copy(tmp_path, "v6-static")
+    css = source / "myapp/static/myapp/css/site.css"
+    css.write_text(css.read_text() + "\n/* v6-static */\n")
+    result = ansible_playbook("deploy.yml", "-e", f"django_source_path={source}")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert collectstatic_outcome(result.stdout) == "changed", result.stdout[-3000:]
+    href, body = served_css(site)
+    assert href != href_before
+    assert "/* v6-static */" in body
+
+    # A code-only release after it: its inputs are v6's (not the earlier releases').
+    later = release_copy(tmp_path, "v7")
+    (later / "myapp/static/myapp/css/site.css").write_text(css.read_text())
+    result = ansible_playbook("deploy.yml", "-e", f"django_source_path={later}")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert collectstatic_outcome(result.stdout) == "skipping", result.stdout[-3000:]
+    assert '<p id="mark">v7</p>' in site.session().get(f"{site.base}/", timeout=10).text
+    assert served_css(site) == (href, body)
+
+    # Told not to skip, the same inputs are collected again.
+    again = release_copy(tmp_path, "v8")
+    (again / "myapp/static/myapp/css/site.css").write_text(css.read_text())
+    result = ansible_playbook(
+        "deploy.yml",
+        "-e",
+        f"django_source_path={again}",
+        "-e",
+        "django_collectstatic_skip_unchanged=false",
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert collectstatic_outcome(result.stdout) == "changed", result.stdout[-3000:]
+    assert served_css(site) == (href, body)
 
 
 def seconds_until_healthy(site, path: str = "/healthz", limit: float = 30) -> float:
