@@ -59,6 +59,7 @@ if os.environ.get("DJKIT_STATIC_DIGEST") == "1" and static_root:
         digest.update(name.encode() + b"\0" + content.digest())
     found["static_inputs"] = digest.hexdigest()
     # What the kit recorded after the last collect into this static root (none: collect).
-    with contextlib.suppress(OSError), open(os.environ["DJKIT_STATIC_INPUTS_FILE"]) as recorded:
+    recorded_file = os.environ.get("DJKIT_STATIC_INPUTS_FILE", "")
+    with contextlib.suppress(OSError), open(recorded_file) as recorded:
         found["last_static_inputs"] = recorded.read().strip()
 print(json.dumps(found))
