@@ -16,11 +16,15 @@ from djkit_probe import PROJECT, Load, ansible_playbook, reachable, record, rele
 APP = "myapp"
 
 
+def task_outputs(out: str, title: str) -> list[str]:
+    """What a django role task printed, each time it ran."""
+    return [section.split("\nTASK [")[0] for section in out.split(f"TASK [django : {title}")[1:]]
+
+
 def task_hosts(out: str, title: str, status: str = "ok|changed") -> list[str]:
     """The hosts a task ran on (with that status), over every time the task ran."""
     hosts = []
-    for section in out.split(f"TASK [django : {title}")[1:]:
-        body = section.split("\nTASK [")[0]
+    for body in task_outputs(out, title):
         hosts += re.findall(rf"^(?:{status}): \[([\w-]+)", body, re.M)
     return hosts
 
@@ -32,8 +36,7 @@ def migrate_ran_on(out: str) -> list[str]:
     """The hosts whose boot of the project ran migrate: its JSON result (printed at -v)
     carries migrate's report, which starts with "Operations to perform"."""
     hosts = []
-    for section in out.split("TASK [django : release | Apply migrations")[1:]:
-        body = section.split("\nTASK [")[0]
+    for body in task_outputs(out, "release | Apply migrations"):
         for host, result in re.findall(HOST_RESULT, body):
             if "Operations to perform" in result:
                 hosts.append(host)
