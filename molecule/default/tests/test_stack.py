@@ -118,6 +118,28 @@ def test_pg_hba_has_no_trust_line(host) -> None:
     assert all("trust" not in rule for rule in rules), hba
 
 
+def test_database_server_was_created_with_its_settings_and_never_restarted(host) -> None:
+    """The cluster was created with the kit's settings (preseed), so neither the fresh
+    server's converge nor the idempotence run had to restart PostgreSQL for them."""
+    with host.sudo():
+        log = host.check_output("journalctl -o cat --no-pager -u 'postgresql@*'")
+        pending = host.check_output(
+            "runuser -u postgres -- psql -XAt -c"
+            " 'SELECT count(*) FROM pg_file_settings WHERE error IS NOT NULL'"
+        )
+        version = host.check_output("pg_lsclusters --no-header").split()[0]
+        created = host.file(f"/etc/postgresql/{version}/main/postgresql.conf").content_string
+        kit = host.file(f"/etc/postgresql/{version}/main/conf.d/50-djkit.conf").content_string
+    assert log.count("Started postgresql@") == 1, log
+    assert "Stopping postgresql@" not in log, log
+    assert pending == "0"
+    # pg_createcluster writes a value unquoted when it can (localhost, not 'localhost').
+    for setting in ("shared_buffers", "max_connections", "listen_addresses"):
+        value = re.search(rf"(?m)^{setting} = '?([^'\n]*)'?$", kit).group(1)
+        found = re.findall(rf"(?m)^{setting} = '?([^'\s#]*)'?", created)
+        assert found == [value], f"{setting}: {found} in postgresql.conf, {value!r} in conf.d"
+
+
 def test_app_role_needs_a_password_over_tcp_but_not_on_its_socket(host, app) -> None:
     with host.sudo():
         tcp = host.run(f"runuser -u {app} -- psql -w -h 127.0.0.1 -d {app} -c 'select 1'")

@@ -309,6 +309,86 @@ def test_backup_then_restore_brings_deleted_rows_back(host, site) -> None:
     record("backup, delete, restore", rows_before=rows, rows_after=note_count(host), dump=dump)
 
 
+def pg_state(host) -> tuple[str, str, str]:
+    with host.sudo():
+        return tuple(
+            host.check_output(
+                "runuser -u postgres -- psql -XAt -F ' ' -c \"SELECT pg_postmaster_start_time(),"
+                " current_setting('work_mem'), current_setting('max_connections')\""
+            ).rsplit(" ", 2)
+        )
+
+
+def test_database_settings_reload_restart_only_when_needed_and_refuse_bad_values(
+    host, site
+) -> None:
+    started, work_mem, connections = pg_state(host)
+    # A setting PostgreSQL takes on a reload: reloaded, not restarted.
+    result = ansible_playbook(
+        "database.yml", "-v", "-e", '{"postgresql_settings": {"work_mem": "8MB"}}'
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "stdout: reloaded" in result.stdout
+    assert pg_state(host) == (started, "8MB", connections)
+    # One read only at start: restarted, and the output says for which.
+    result = ansible_playbook("database.yml", "-v", "-e", "postgresql_max_connections=120")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "restarted for: max_connections" in result.stdout
+    restarted, _, now = pg_state(host)
+    assert restarted != started
+    assert now == "120"
+    # A value PostgreSQL rejects: the run fails naming it, the server keeps running as it was,
+    # and the next run fails the same way (the file is unchanged then, the check is not).
+    for _ in range(2):
+        result = ansible_playbook(
+            "database.yml", "-e", '{"postgresql_settings": {"work_mem": "lots"}}'
+        )
+        assert result.returncode != 0
+        assert "PostgreSQL rejects these settings" in result.stdout
+        assert "work_mem | lots" in result.stdout
+        assert pg_state(host) == (restarted, work_mem, "120")
+    result = ansible_playbook("database.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert pg_state(host)[1:] == (work_mem, connections)
+    assert seconds_until_healthy(site) < 10
+
+
+def test_self_signed_certificate_is_renewed_when_due_and_served(host, site) -> None:
+    import ssl
+
+    cert = f"/etc/ssl/djkit/{APP}.crt"
+
+    def on_disk() -> str:
+        with host.sudo():
+            return host.check_output(f"openssl x509 -in {cert} -noout -serial -enddate")
+
+    def served() -> str:
+        pem = ssl.get_server_certificate(("127.0.0.1", site.https_port))
+        return subprocess.run(
+            ["openssl", "x509", "-noout", "-serial", "-enddate"],
+            input=pem, capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+
+    before = on_disk()
+    assert served() == before
+    # Valid for 825 days from the converge: not due within 824.
+    result = ansible_playbook("web.yml", "-e", "nginx_self_signed_renew_days=824")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert on_disk() == before
+    # Due within 826 days: a new certificate (ten years now), and nginx serves it.
+    result = ansible_playbook(
+        "web.yml", "-e", "nginx_self_signed_days=3650", "-e", "nginx_self_signed_renew_days=826"
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    renewed = on_disk()
+    assert renewed != before
+    assert served() == renewed
+    # Not due any more with the defaults: left alone.
+    result = ansible_playbook("web.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert on_disk() == renewed
+
+
 def test_restart_of_the_whole_server(host, name, site) -> None:
     """Last: the server restarts (its SSH port may change), so only docker exec from here on."""
     session = site.session()
