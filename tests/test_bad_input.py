@@ -58,6 +58,16 @@ CASES: list[tuple[str, dict, str]] = [
     ("git source without repository", {"django_source_type": "git"}, "django_git_repo"),
     ("keeping zero releases", {"django_releases_kept": 0}, "django_releases_kept"),
     ("zero client timeout", {"nginx_client_timeout": 0}, "nginx_client_timeout"),
+    (
+        "renewal window as long as the validity",
+        {"nginx_self_signed_days": 30, "nginx_self_signed_renew_days": 30},
+        "nginx_self_signed_renew_days",
+    ),
+    (
+        "PostgreSQL setting of the wrong type",
+        {"postgresql_settings": ["work_mem", "8MB"]},
+        "postgresql_settings",
+    ),
     ("rate limit that is not a rate", {"nginx_login_rate_limit": "lots"}, "nginx_login_rate_limit"),
     ("firewall rule without ports", {"common_firewall_rules": [{"name": "metrics"}]}, "common_firewall_rules"),
     ("SSH port out of range", {"common_firewall_ssh_port": 70000}, "common_firewall_ssh_port"),
