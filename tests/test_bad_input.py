@@ -58,6 +58,8 @@ CASES: list[tuple[str, dict, str]] = [
     ("git source without repository", {"django_source_type": "git"}, "django_git_repo"),
     ("keeping zero releases", {"django_releases_kept": 0}, "django_releases_kept"),
     ("zero client timeout", {"nginx_client_timeout": 0}, "nginx_client_timeout"),
+    ("environment name with a space", {"django_environment": {"MY VAR": "x"}}, '"MY VAR"'),
+    ("environment value with a quote", {"django_environment": {"GREETING": "it's"}}, '"GREETING"'),
     (
         "renewal window as long as the validity",
         {"nginx_self_signed_days": 30, "nginx_self_signed_renew_days": 30},
@@ -179,3 +181,9 @@ def test_bad_input_fails_naming_the_variable(results, case, extra, names) -> Non
     assert run.returncode != 0, f"{case}: accepted\n{output[-2000:]}"
     assert names in output, f"{case}: the error does not name {names}\n{output[-3000:]}"
     assert "changed=0" in output or "changed:" not in output
+
+
+def test_environment_check_names_the_variable_never_its_value(results) -> None:
+    run = results["environment value with a quote"]
+    assert "GREETING" in run.stdout
+    assert "it's" not in run.stdout + run.stderr
