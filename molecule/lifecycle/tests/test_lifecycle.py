@@ -353,6 +353,27 @@ def test_database_settings_reload_restart_only_when_needed_and_refuse_bad_values
     assert seconds_until_healthy(site) < 10
 
 
+def test_database_on_another_port_is_reached_by_the_app_and_the_backup(host, site) -> None:
+    def healthy_on(port: int) -> None:
+        with host.sudo():
+            assert host.check_output(
+                f"runuser -u postgres -- psql -p {port} -XAtc 'show port'"
+            ) == str(port)
+            host.check_output("systemctl start djkit-pg-backup.service")
+        health = site.session().get(f"{site.base}/healthz", timeout=15)
+        assert health.status_code == 200, health.text
+        assert health.json()["database"] == "ok", health.text
+
+    # The app on the same host finds the socket by the port (django_database_port follows
+    # the database host's postgresql_port), and so do the role's own tasks and the backup.
+    result = ansible_playbook("../site.yml", "-e", "postgresql_port=5433")
+    assert result.returncode == 0, result.stdout[-3000:]
+    healthy_on(5433)
+    result = ansible_playbook("../site.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    healthy_on(5432)
+
+
 def test_self_signed_certificate_is_renewed_when_due_and_served(host, site) -> None:
     import ssl
 
