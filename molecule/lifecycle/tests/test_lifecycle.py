@@ -18,7 +18,7 @@ def live_release(host) -> str:
         return Path(host.check_output(f"readlink /srv/{APP}/current")).name
 
 
-COLLECT_TASK = "release | Collect static files (hashed, compressed) outside the release"
+COLLECT_TASK = "collect | Collect static files (hashed, compressed) outside the release"
 
 
 def collectstatic_outcome(output: str) -> str:
