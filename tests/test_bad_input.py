@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -123,6 +125,15 @@ def validate(
     )  # fmt: skip
 
 
+def validate_once(name: str, extra: dict) -> subprocess.CompletedProcess[str]:
+    """One more run of the validate playbook, in a directory of its own."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"djkit-{name}-"))
+    try:
+        return validate(tmp, inventory(tmp), extra)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> dict[str, subprocess.CompletedProcess[str]]:
     tmp = tmp_path_factory.mktemp("bad-input")
@@ -187,3 +198,18 @@ def test_environment_check_names_the_variable_never_its_value(results) -> None:
     run = results["environment value with a quote"]
     assert "GREETING" in run.stdout
     assert "it's" not in run.stdout + run.stderr
+
+
+def test_a_role_check_names_only_the_rules_broken(results) -> None:
+    """One check per role, naming just what is wrong: two broken django rules both named, the
+    django rules that hold not; a PostgreSQL database without owner named alone."""
+    two = validate_once(
+        "two-django-rules", {"django_releases_kept": 0, "django_source_type": "svn"}
+    )
+    assert "django_releases_kept must be at least 1" in two.stdout, two.stdout[-3000:]
+    assert "django_source_type must be local or git" in two.stdout
+    assert "django_allowed_hosts must not be empty" not in two.stdout
+    assert "django_app_name and django_user must be" not in two.stdout
+    owner = results["database without owner"].stdout
+    assert "each needs both name and owner" in owner
+    assert "method 'trust' is refused" not in owner
