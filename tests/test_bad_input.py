@@ -203,11 +203,9 @@ def test_environment_check_names_the_variable_never_its_value(results) -> None:
 def test_a_role_check_names_only_the_rules_broken(results) -> None:
     """One check per role, naming just what is wrong: two broken django rules both named, the
     django rules that hold not; a PostgreSQL database without owner named alone."""
-    two = validate_once(
-        "two-django-rules", {"django_releases_kept": 0, "django_source_type": "svn"}
-    )
+    two = validate_once("two-django-rules", {"django_releases_kept": 0, "django_root": "srv/app"})
     assert "django_releases_kept must be at least 1" in two.stdout, two.stdout[-3000:]
-    assert "django_source_type must be local or git" in two.stdout
+    assert "django_root, django_static_root, django_media_root and django_python" in two.stdout
     assert "django_allowed_hosts must not be empty" not in two.stdout
     assert "django_app_name and django_user must be" not in two.stdout
     owner = results["database without owner"].stdout
