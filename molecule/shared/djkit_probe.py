@@ -177,8 +177,11 @@ def release_copy(tmp_path: Path, mark: str) -> Path:
     return target
 
 
-def ansible_playbook(playbook: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    """Runs one of the kit's playbooks against the scenario's inventory, as a user would."""
+def ansible_playbook(
+    playbook: str, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Runs one of the kit's playbooks against the scenario's inventory, as a user would
+    (with `env` added to the environment)."""
     import sys
 
     binary = Path(sys.executable).parent / "ansible-playbook"
@@ -192,6 +195,7 @@ def ansible_playbook(playbook: str, *extra: str) -> subprocess.CompletedProcess[
         "ANSIBLE_HOST_KEY_CHECKING": "False",
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_NOCOLOR": "1",
+        **(env or {}),
     }
     return subprocess.run(
         [str(binary), "-i", inventory, str(PROJECT / "playbooks" / playbook), *extra],

@@ -64,6 +64,16 @@ options:
     description: Reload systemd's units even when no file under /etc/systemd changed.
     type: bool
     default: false
+  watch:
+    description:
+      - "More for site.yml's quick re-run to watch, besides this call's files and units (see
+        djkit_converged): O(watch.paths) (state made by other tasks), O(watch.listings)
+        (directories whose entries count), O(watch.units) (units other tasks run) and
+        O(watch.probes) (commands whose output counts, each an C(argv) list with an optional
+        C(stdin))."
+      - Recorded only while a full site.yml run keeps a journal; never in check mode.
+    type: dict
+    default: {}
 author: djkit
 """
 
@@ -74,6 +84,7 @@ stopped: {description: Units this call found running and stopped., type: list, r
 """
 
 import grp
+import json
 import os
 import pwd
 import re
@@ -87,6 +98,8 @@ from ansible.module_utils.basic import AnsibleModule
 DIFF_LIMIT = 64 * 1024
 ACTIVE = {"active", "reloading", "activating"}
 ENABLED = {"enabled", "enabled-runtime", "static", "alias", "indirect", "generated", "linked"}
+# Kept by djkit_converged while a full site.yml run goes on: what each call put in place.
+JOURNAL = os.environ.get("DJKIT_CONVERGED_DIR", "/var/lib/djkit/converged") + "/journal.jsonl"
 
 
 class State:
@@ -353,6 +366,27 @@ class State:
         return out
 
 
+def journal(module: AnsibleModule) -> None:
+    """Names what this call keeps in place for the quick re-run's record, while a full
+    site.yml run keeps a journal (djkit_converged)."""
+    if module.check_mode or not os.path.exists(JOURNAL):
+        return
+    paths: list[str] = []
+    for entry in module.params["files"]:
+        paths.append(entry["path"])
+        if entry["state"] in ("file", "lines") and os.path.islink(entry["path"]):
+            paths.append(os.path.realpath(entry["path"]))
+    watch = module.params["watch"] or {}
+    record = {
+        "paths": paths + list(watch.get("paths") or []),
+        "listings": list(watch.get("listings") or []),
+        "units": [unit["name"] for unit in module.params["units"]] + list(watch.get("units") or []),
+        "probes": list(watch.get("probes") or []),
+    }
+    with open(JOURNAL, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -384,6 +418,7 @@ def main() -> None:
                 },
             },
             "daemon_reload": {"type": "bool", "default": False},
+            "watch": {"type": "dict", "default": {}},
         },
         supports_check_mode=True,
     )  # fmt: skip
@@ -400,6 +435,7 @@ def main() -> None:
     }
     if state.diffs:
         result["diff"] = state.diffs
+    journal(module)
     module.exit_json(**result)
 
 
