@@ -109,3 +109,17 @@ def test_a_seal_without_its_runs_journal_fails_and_names_why(tmp_path) -> None:
     other = run(tmp_path, "djkit_converged", state="seal", fingerprint="two")
     assert other["failed"] is True
     assert "another run" in other["msg"]
+
+
+def test_begin_gives_a_converged_server_the_full_run_another_server_needs(tmp_path) -> None:
+    conf = tmp_path / "app.conf"
+    files = [{"path": str(conf), "content": "a = 1\n"}]
+    full_run(tmp_path, "one", files)
+    assert run(tmp_path, "djkit_converged", state="check", fingerprint="one")["converged"]
+    # Another server was out of step: this one runs in full and is recorded again.
+    run(tmp_path, "djkit_converged", state="begin", fingerprint="one")
+    assert not (tmp_path / "converged" / "record.json").exists()
+    run(tmp_path, "djkit_state", files=files)
+    sealed = run(tmp_path, "djkit_converged", state="seal", fingerprint="one", packages=[])
+    assert sealed["watched"] == 1
+    assert run(tmp_path, "djkit_converged", state="check", fingerprint="one")["converged"]

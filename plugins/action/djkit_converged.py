@@ -73,9 +73,9 @@ class ActionModule(ActionBase):
             fingerprint, reason = self.fingerprint(task_vars, args)
             result.update(changed=False, fingerprint=fingerprint, reason=reason)
             return result
-        if state not in ("check", "seal"):
+        if state not in ("check", "begin", "seal"):
             raise AnsibleActionFail(
-                f"djkit_converged: state must be fingerprint, check or seal, got {state!r}"
+                f"djkit_converged: state must be fingerprint, check, begin or seal, got {state!r}"
             )
         module_args = {"state": state, "fingerprint": args.get("fingerprint")}
         if state == "seal":

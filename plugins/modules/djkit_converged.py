@@ -16,10 +16,18 @@ description:
     still absent, each unit still enabled and running (or not), each package still installed,
     and each probe command's output. Otherwise the record is removed and, with a fingerprint, a
     new journal started: djkit_state calls then name what they put in place."
+  - "C(state=begin): what C(check) does for a server that is not converged, for one that is
+    while another server is not (every server then gets the full run)."
   - "C(state=seal): the journal becomes the record, with a snapshot of what it names."
   - Check mode changes nothing (no journal, no record).
 options:
-  state: {description: check or seal., type: str, choices: [check, seal], required: true}
+  state:
+    description:
+      - "C(check), C(begin) (a full run for a server the check found as the record says,
+        because another server was not), or C(seal)."
+    type: str
+    choices: [check, begin, seal]
+    required: true
   fingerprint:
     description: The inputs' digest; without it (quick re-runs off) the record is removed.
     type: str
@@ -184,18 +192,23 @@ def check(module: AnsibleModule, snapshot: Snapshot) -> dict:
                 reason = first_difference(record["snapshot"], now)
     if not reason:
         return {"changed": False, "converged": True, "reason": ""}
+    begin(module)
+    return {"changed": False, "converged": False, "reason": reason}
+
+
+def begin(module: AnsibleModule) -> dict:
+    """A full run starts: the record goes (a run that stops half way leaves none, so the next
+    run is a full one too) and, with a fingerprint, a new journal starts."""
     if not module.check_mode:
-        # The full run that follows starts a new journal; a run that stops half way leaves
-        # no record, so the next run is a full one too.
         os.makedirs(DIRECTORY, mode=0o700, exist_ok=True)
         os.chmod(DIRECTORY, 0o700)
         remove(RECORD)
         remove(JOURNAL)
-        if fingerprint:
+        if module.params["fingerprint"]:
             with open(JOURNAL, "w", encoding="utf-8") as handle:
-                handle.write(json.dumps({"fingerprint": fingerprint}) + "\n")
+                handle.write(json.dumps({"fingerprint": module.params["fingerprint"]}) + "\n")
             os.chmod(JOURNAL, 0o600)
-    return {"changed": False, "converged": False, "reason": reason}
+    return {"changed": False}
 
 
 def seal(module: AnsibleModule, snapshot: Snapshot) -> dict:
@@ -219,7 +232,7 @@ def seal(module: AnsibleModule, snapshot: Snapshot) -> dict:
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "state": {"type": "str", "choices": ["check", "seal"], "required": True},
+            "state": {"type": "str", "choices": ["check", "begin", "seal"], "required": True},
             "fingerprint": {"type": "str", "no_log": False},
             "packages": {"type": "list", "elements": "str", "default": []},
         },
@@ -228,6 +241,8 @@ def main() -> None:
     snapshot = Snapshot(module)
     if module.params["state"] == "check":
         module.exit_json(**check(module, snapshot))
+    if module.params["state"] == "begin":
+        module.exit_json(**begin(module))
     module.exit_json(**seal(module, snapshot))
 
 

@@ -278,3 +278,33 @@ def test_no_secret_in_a_verbose_run(app1) -> None:
     leaked = [name for name, value in secrets.items() if len(value) >= 16 and value in output]
     assert leaked == [], f"printed at -vvv: {leaked}"
     record("verbose run without secrets", output_bytes=len(output), secrets_checked=len(secrets))
+
+
+def test_quick_rerun_covers_every_server_or_none(db, app1) -> None:
+    """site.yml's quick re-run across servers: every server as the last full run left it ends
+    the run after the check; drift on one server gives every server a full run."""
+    quick = {"DJKIT_QUICK_RERUN": "true"}
+
+    def site_yml() -> str:
+        result = ansible_playbook("../site.yml", env=quick)
+        assert result.returncode == 0, result.stdout[-3000:]
+        return result.stdout
+
+    def full_on(out: str) -> set[str]:
+        """The servers the common role ran on."""
+        hosts: set[str] = set()
+        for body in out.split("TASK [common : ")[1:]:
+            hosts |= set(re.findall(r"^(?:ok|changed|skipping): \[([\w-]+)", body, re.M))
+        return hosts
+
+    everyone = {DB, APP1, APP2, WEB}
+    assert full_on(site_yml()) == everyone  # the first run with the quick path records
+    out = site_yml()
+    assert full_on(out) == set(), out[-3000:]
+    recap = dict(re.findall(r"(?m)^([\w-]+)\s+: ok=\d+\s+changed=(\d+)", out))
+    assert recap == dict.fromkeys(everyone, "0"), recap
+    with db.sudo():
+        db.check_output("systemctl stop djkit-pg-backup.timer")
+    assert full_on(site_yml()) == everyone
+    assert db.service("djkit-pg-backup.timer").is_running
+    assert full_on(site_yml()) == set()
