@@ -3,12 +3,12 @@ half): the digest of everything a full run's outcome depends on, computed here, 
 server's record checked against it in one module call.
 
 The digest covers the kit's own files (roles, playbooks, plugins, site.yml, ansible.cfg), the
-Ansible version, and for every server of the inventory: each role default as it templates
-for that server (so inventory and extra vars, lookups such as the password files, and the
-facts the defaults read all count), every other variable of the kit's prefixes, the facts the
-roles read themselves, its groups, and the digest of a local app source (the release id).
-Whatever cannot be templated at this point of the run counts by its error, which is the same
-at this point of every run."""
+versions of Ansible, its collections and Mitogen, and for every server of the inventory: each
+role default as it templates for that server (so inventory and extra vars, lookups such as
+the password files, and the facts the defaults read all count), every other variable of the
+kit's prefixes, the facts the roles read themselves, its groups, and the digest of a local
+app source (the release id). Whatever cannot be templated at this point of the run counts by
+its error, which is the same at this point of every run."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import json
 import re
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 from ansible.errors import AnsibleActionFail
@@ -44,6 +45,18 @@ def code_digest() -> str:
     for path in sorted(files):
         digest.update(str(path.relative_to(KIT)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def controller_packages() -> dict[str, str]:
+    """The versions of what runs the kit beside ansible-core: the collections (the `ansible`
+    package) and Mitogen."""
+    found = {}
+    for name in ("ansible", "mitogen"):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = ""
+    return found
 
 
 def plain(value: object) -> object:
@@ -117,6 +130,7 @@ class ActionModule(ActionBase):
         document = {
             "kit": code_digest(),
             "ansible": plain(task_vars.get("ansible_version", {}).get("full")),
+            "controller": controller_packages(),
             "hosts": hosts,
         }
         text = json.dumps(document, sort_keys=True, default=str)
