@@ -115,16 +115,19 @@ class ActionModule(ActionBase):
             return None, "a run with tags is always a full run"
         hostvars = task_vars["hostvars"]
         roles = self.roles()
-        sources: dict[str, str] = {}
+        # Every role's defaults and vars, merged once for all hosts.
+        defaults = {k: v for d, _ in roles.values() for k, v in d.items()}
+        role_vars = {k: v for _, v in roles.values() for k, v in v.items()}
+        sources: dict[tuple[str, tuple[str, ...]], str] = {}
         hosts = {}
         for host in sorted(args.get("hosts") or []):
             raw = hostvars.raw_get(host)
-            values, source = self.host_inputs(raw, roles)
+            values, source = self.host_inputs(raw, roles, {**defaults, **dict(raw), **role_vars})
             if source is None:
                 return None, f"{host} deploys a git branch or tag, not a commit: always a full run"
             if source:
                 if source not in sources:
-                    sources[source] = self.source_digest(source)
+                    sources[source] = self.source_digest(*source)
                 values["__source_digest"] = sources[source]
             hosts[host] = values
         document = {
@@ -151,12 +154,12 @@ class ActionModule(ActionBase):
             found[role.name] = (parts[0], parts[1])
         return found
 
-    def host_inputs(self, raw: dict, roles: dict) -> tuple[dict, str | None]:
-        """This host's templated inputs, and its local source ('' for none, None for a git
-        source that follows a branch or tag)."""
-        defaults = {k: v for d, _ in roles.values() for k, v in d.items()}
-        role_vars = {k: v for _, v in roles.values() for k, v in v.items()}
-        context = {**defaults, **dict(raw), **role_vars}
+    def host_inputs(
+        self, raw: dict, roles: dict, context: dict
+    ) -> tuple[dict, tuple[str, tuple[str, ...]] | tuple[()] | None]:
+        """This host's templated inputs (in `context`: the roles' defaults under its vars,
+        the roles' vars over them), and its local source (path and excludes; () for none,
+        None for a git source that follows a branch or tag)."""
         values: dict[str, object] = {}
 
         def templated(templar, value: object) -> object:
@@ -178,17 +181,15 @@ class ActionModule(ActionBase):
         facts = raw.get("ansible_facts") or {}
         values["__facts"] = {name: plain(facts.get(name)) for name in FACTS}
         values["__groups"] = sorted(set(raw.get("group_names") or []) - RUN_GROUPS)
-        source = ""
         if values.get("django_source_type") == "git":
             if not GIT_COMMIT.match(str(values.get("django_git_version", ""))):
                 return values, None
         elif raw.get("inventory_hostname") in (values.get("djkit_app_hosts") or []):
-            excludes = values.get("django_source_excludes") or []
-            source = json.dumps([values.get("django_source_path"), excludes])
-        return values, source
+            excludes = tuple(str(p) for p in values.get("django_source_excludes") or [])
+            return values, (str(values.get("django_source_path")), excludes)
+        return values, ()
 
-    def source_digest(self, source: str) -> str:
-        path, excludes = json.loads(source)
+    def source_digest(self, path: str, excludes: tuple[str, ...]) -> str:
         script = KIT / "roles" / "django" / "files" / "source_archive.py"
         argv = [sys.executable, str(script), str(Path(str(path)).resolve())]
         argv += [f"--exclude={pattern}" for pattern in excludes]
