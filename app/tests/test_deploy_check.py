@@ -35,3 +35,18 @@ def test_check_deploy_catches_an_insecure_setting() -> None:
     result = deploy_check({"DJANGO_SESSION_COOKIE_SECURE": "false"})
     assert result.returncode != 0
     assert "security.W012" in result.stderr
+
+
+def test_the_models_need_no_migration_the_project_lacks() -> None:
+    # A deploy runs `migrate`: a model change without its migration would never reach the
+    # database (Django only warns).
+    env = {"PATH": os.environ["PATH"], **PRODUCTION}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=APP_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
