@@ -19,15 +19,23 @@ def live_release(host) -> str:
 
 
 COLLECT_TASK = "collect | Collect static files (hashed, compressed) outside the release"
+CANARY_TASK = "canary | Run the release on a canary Gunicorn and ask it for its health"
+IN_BOOT_TASK = (
+    "canary | Refuse the release when it did not load or answer its health check in its boot"
+)
 
 
-def collectstatic_outcome(output: str) -> str:
-    """How a deploy's collectstatic task ended for the host: changed, skipping, or absent."""
-    after = output.split(COLLECT_TASK, 1)
+def task_outcome(output: str, task: str) -> str:
+    """How a deploy's task ended for the host: changed, ok, skipping, failed, or absent."""
+    after = output.split(task + "]", 1)
     if len(after) == 1:
         return "absent"
     found = re.search(r"(?m)^(changed|skipping|ok|failed|fatal): ", after[1])
     return found.group(1) if found else "absent"
+
+
+def collectstatic_outcome(output: str) -> str:
+    return task_outcome(output, COLLECT_TASK)
 
 
 def served_css(site) -> tuple[str, str]:
@@ -60,13 +68,21 @@ def test_code_only_redeploy_under_load_fails_no_request(host, site, tmp_path) ->
     # Same static inputs as the release converge collected: not collected again, and the
     # page still finds its files.
     assert collectstatic_outcome(result.stdout) == "skipping", result.stdout[-3000:]
+    # Nothing collected: the release was asked for its health in the boot that migrated it,
+    # and no canary Gunicorn booted it a second time.
+    assert task_outcome(result.stdout, IN_BOOT_TASK) == "skipping", result.stdout[-3000:]
+    assert task_outcome(result.stdout, CANARY_TASK) == "skipping", result.stdout[-3000:]
     served_css(site)
     record(
         "code-only deploy under load", seconds=round(took, 1), requests=load.ok, failed=load.failed
     )
 
 
-def test_release_failing_its_health_check_never_serves(host, site, tmp_path) -> None:
+# Two ways a release is refused before it serves: asked in the boot that migrated it (a
+# code-only release), or on a canary Gunicorn after its collect (a release with new static
+# files, which a health page may render). Both under load, neither may fail a request.
+@pytest.mark.parametrize("where", ["in its boot", "on a canary Gunicorn"])
+def test_release_failing_its_health_check_never_serves(host, site, tmp_path, where) -> None:
     before = live_release(host)
     source = release_copy(tmp_path, "v3-broken")
     views = source / "myapp/views.py"
@@ -76,16 +92,47 @@ def test_release_failing_its_health_check_never_serves(host, site, tmp_path) -> 
             'return JsonResponse({"status": "broken"}, status=500)',
         )
     )
+    if where == "on a canary Gunicorn":
+        css = source / "myapp/static/myapp/css/site.css"
+        css.write_text(css.read_text() + "\n/* v3-broken */\n")
     with Load(f"{site.base}/", seconds=300) as load:
         result = ansible_playbook("deploy.yml", "-e", f"django_source_path={source}")
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert re.search(r"Release [0-9a-f]{12} failed its health check", output), output[-2000:]
     assert f"{before} is" in output
+    if where == "in its boot":
+        assert "answered /healthz with 500" in output, output[-2000:]
+        assert task_outcome(output, IN_BOOT_TASK) == "fatal", output[-3000:]
+        assert task_outcome(output, CANARY_TASK) == "absent", output[-3000:]
+    else:
+        assert collectstatic_outcome(output) == "changed", output[-3000:]
+        assert task_outcome(output, IN_BOOT_TASK) == "skipping", output[-3000:]
+        assert task_outcome(output, CANARY_TASK) == "fatal", output[-3000:]
     assert load.failed == 0, f"{load.failed} failed of {load.ok + load.failed}: {load.errors[:5]}"
     assert live_release(host) == before
     assert "v3-broken" not in site.session().get(f"{site.base}/", timeout=10).text
-    record("release refused by the canary, under load", requests=load.ok, failed=load.failed)
+    record(f"release refused {where}, under load", requests=load.ok, failed=load.failed)
+
+
+def test_release_whose_asgi_application_cannot_load_never_serves(host, site, tmp_path) -> None:
+    # Healthy through WSGI, but Uvicorn could not load it: refused in its boot, even with new
+    # static files (its health request then waits for the canary Gunicorn, its loading not).
+    before = live_release(host)
+    source = release_copy(tmp_path, "v3-asgi")
+    asgi = source / "myproject/asgi.py"
+    asgi.write_text(asgi.read_text() + '\nraise RuntimeError("v3-asgi cannot start")\n')
+    css = source / "myapp/static/myapp/css/site.css"
+    css.write_text(css.read_text() + "\n/* v3-asgi */\n")
+    result = ansible_playbook("deploy.yml", "-e", f"django_source_path={source}")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert task_outcome(output, IN_BOOT_TASK) == "fatal", output[-3000:]
+    assert "the release could not load: RuntimeError: v3-asgi cannot start" in output, output[
+        -2000:
+    ]
+    assert live_release(host) == before
+    assert "v3-asgi" not in site.session().get(f"{site.base}/", timeout=10).text
 
 
 def test_release_failing_the_gate_through_nginx_is_switched_back(host, site, tmp_path) -> None:
@@ -118,11 +165,13 @@ def test_release_failing_the_gate_through_nginx_is_switched_back(host, site, tmp
 def test_failed_migration_stops_the_deploy_before_the_switch(host, tmp_path) -> None:
     before = live_release(host)
     source = release_copy(tmp_path, "v4-bad-migration")
-    (source / "myapp/migrations/0002_fails.py").write_text(
+    migrations = source / "myapp/migrations"
+    last = max(path.stem for path in migrations.glob("[0-9][0-9][0-9][0-9]_*.py"))
+    (migrations / f"{int(last[:4]) + 1:04d}_fails.py").write_text(
         "from django.db import migrations\n\n\n"
         "def fail(apps, schema_editor):\n    raise RuntimeError('this migration fails')\n\n\n"
         "class Migration(migrations.Migration):\n"
-        "    dependencies = [('myapp', '0001_initial')]\n"
+        f"    dependencies = [('myapp', '{last}')]\n"
         "    operations = [migrations.RunPython(fail)]\n"
     )
     result = ansible_playbook("deploy.yml", "-e", f"django_source_path={source}")

@@ -7,12 +7,22 @@
 # (its name carries the requirements' hash and the Python version). Two releases with the
 # same digest collect the same files, so the second need not collect them again. With the
 # digest, the one the kit recorded after the last collect (DJKIT_STATIC_INPUTS_FILE).
+#
+# With DJKIT_CANARY=1 (a release about to go live) the same boot is the release's canary: it
+# imports the servers the release will run on (Gunicorn, and Uvicorn with the ASGI application
+# when it serves one) and the WSGI application Gunicorn will load; then, unless static files
+# are to be collected after this boot, it hands that application one GET of the health path
+# as nginx sends it (Host, X-Forwarded-Proto: https) and reports the status. With a collect to
+# come, go_live.yml asks a canary Gunicorn after it instead (a health page may render the new
+# static files).
 import contextlib
 import hashlib
+import importlib
 import io
 import json
 import os
 import sys
+import traceback
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
@@ -62,4 +72,88 @@ if os.environ.get("DJKIT_STATIC_DIGEST") == "1" and static_root:
     recorded_file = os.environ.get("DJKIT_STATIC_INPUTS_FILE", "")
     with contextlib.suppress(OSError), open(recorded_file) as recorded:
         found["last_static_inputs"] = recorded.read().strip()
+
+
+def load(spec: str):
+    """The object a `module:attribute` spec (Gunicorn's and Uvicorn's syntax) names."""
+    module, _, attribute = spec.partition(":")
+    found = importlib.import_module(module)
+    for part in (attribute or "application").split("."):
+        found = getattr(found, part)
+    return found
+
+
+def health(application, path: str, query: str) -> tuple[str, bytes]:
+    """One GET of the health path handed to a WSGI application as nginx sends it."""
+    host = os.environ.get("DJKIT_CANARY_HOST", "localhost")
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": host,
+        "SERVER_PORT": "443",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": host,
+        "HTTP_X_FORWARDED_PROTO": "https",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "https",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    status = []
+
+    def start_response(line, headers, exc_info=None):
+        status[:] = [line]
+        return lambda data: None
+
+    chunks = application(environ, start_response)
+    try:
+        body = b"".join(chunks)
+    finally:
+        if hasattr(chunks, "close"):
+            chunks.close()
+    return (status[0] if status else "no status"), body
+
+
+def canary(ask: bool) -> dict:
+    """The release's servers and applications loaded here, and with `ask` its answer to its
+    health path (status, or the error that refuses it)."""
+    result = {
+        "release": os.environ.get("DJKIT_RELEASE_DIR", ""),
+        "asked": ask,
+        "status": 0,
+        "error": "",
+    }
+    doing = "load"
+    try:
+        importlib.import_module("gunicorn.app.wsgiapp")
+        if os.environ.get("DJKIT_CANARY_ASGI"):
+            importlib.import_module("uvicorn")
+            load(os.environ["DJKIT_CANARY_ASGI"])
+        application = load(os.environ["DJKIT_CANARY_WSGI"])
+        if ask:
+            doing = "answer its health check"
+            path, _, query = os.environ.get("DJKIT_CANARY_PATH", "/healthz").partition("?")
+            line, body = health(application, path, query)
+            result["status"] = int(line.split()[0]) if line[:1].isdigit() else 0
+            if result["status"] != 200:
+                said = body[:300].decode("utf-8", "replace").strip()
+                result["error"] = f"the release answered {path} with {line}: {said}"
+    except Exception as exc:  # whatever keeps the release from loading or answering refuses it
+        last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        result["error"] = f"the release could not {doing}: {last}"
+    return result
+
+
+# Static files to collect after this boot: the health request waits for the canary Gunicorn
+# after the collect (a health page may render them); the loading is checked here either way.
+collect_to_come = os.environ.get("DJKIT_COLLECT") == "1" and (
+    not found["static_inputs"] or found["static_inputs"] != found["last_static_inputs"]
+)
+found["canary"] = canary(not collect_to_come) if os.environ.get("DJKIT_CANARY") == "1" else {}
 print(json.dumps(found))
