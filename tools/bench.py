@@ -40,6 +40,7 @@ SUITE = os.environ.get("DJKIT_BENCH_SUITE", "bookworm")
 SECONDS = int(os.environ.get("DJKIT_BENCH_SECONDS", "10"))
 CONNECTIONS, THREADS = 16, 2
 ROUNDS = 3  # alternating rounds where two figures are close
+REDEPLOYS = 3  # code-only redeploys, the median reported
 KIT, FLOOR, APT = "djkit-bench-kit", "djkit-bench-floor", "djkit-bench-apt"
 DIRECT = "127.0.0.1:18000"  # gunicorn_extra_listen in tools/bench-vars.yml
 TARGETS = {
@@ -490,8 +491,18 @@ def main() -> None:
         results["rerun_full_s"], results["rerun_full_changed"] = playbook(
             kit, "site.yml", env=FULL_RUN, label="rerun_full"
         )
-        log("3/4 code-only redeploy")
-        results["redeploy_s"] = redeploy(kit, "bench", label="redeploy")
+        # One deploy's time moves by a few tenths of a second with the machine: the median of
+        # REDEPLOYS code-only releases (each its own), with its slowest tasks; all are kept.
+        timed: list[tuple[float, str]] = []
+        for number in range(1, REDEPLOYS + 1):
+            log(f"3/4 code-only redeploy {number} of {REDEPLOYS}")
+            label = f"redeploy {number}"
+            timed.append((redeploy(kit, f"bench-{number}", label=label), label))
+        results["redeploy_runs_s"] = [round(took, 1) for took, _ in timed]
+        results["redeploy_s"], middle = sorted(timed)[(len(timed) - 1) // 2]
+        SLOWEST["redeploy"] = SLOWEST[middle]
+        for _, label in timed:
+            del SLOWEST[label]
         packages = sorted(manual_packages(KIT) - before)
         results["floor_packages"] = packages
         log("3/4 Ansible's own cost per task on this machine (bare playbooks)")
@@ -628,8 +639,13 @@ def table(r: dict) -> str:
         f"changed={r['rerun_full_changed']} | cold {r['cold_s']} s | "
         f"{r['rerun_full_over_cold']} | (reported) | |"
     )
+    runs = r.get("redeploy_runs_s", [])
     line(
-        "code-only redeploy", f"{r['redeploy_s']} s", f"cold {r['cold_s']} s", "redeploy_over_cold"
+        f"code-only redeploy (median of {len(runs)})" if len(runs) > 1 else "code-only redeploy",
+        f"{r['redeploy_s']} s"
+        + (f" ({', '.join(f'{x} s' for x in runs)})" if len(runs) > 1 else ""),
+        f"cold {r['cold_s']} s",
+        "redeploy_over_cold",
     )
 
     def serve(x: dict) -> str:
