@@ -1,6 +1,7 @@
 """Deploy day and bad days, each promise measured. The tests run in this order and build on
 each other's releases, as deploys do."""
 
+import json
 import re
 import subprocess
 import time
@@ -73,6 +74,20 @@ def test_code_only_redeploy_under_load_fails_no_request(host, site, tmp_path) ->
     assert task_outcome(result.stdout, IN_BOOT_TASK) == "skipping", result.stdout[-3000:]
     assert task_outcome(result.stdout, CANARY_TASK) == "skipping", result.stdout[-3000:]
     served_css(site)
+    # Uvicorn was held back while Gunicorn booted: it started after the gate's request
+    # (through nginx, answered by the new Gunicorn), so on the new release too; both run.
+    with host.sudo():
+        for unit in ("gunicorn", "uvicorn"):
+            assert host.service(f"{APP}-{unit}.service").is_running, unit
+        gate = host.check_output(
+            f"journalctl -u {APP}-gunicorn.service -o json --since -10min | grep ansible-httpget"
+        ).splitlines()[-1]
+        uvicorn_started = int(
+            host.check_output(
+                f"systemctl show -p ActiveEnterTimestampMonotonic --value {APP}-uvicorn.service"
+            )
+        )
+    assert uvicorn_started > int(json.loads(gate)["__MONOTONIC_TIMESTAMP"]), gate
     record(
         "code-only deploy under load", seconds=round(took, 1), requests=load.ok, failed=load.failed
     )
