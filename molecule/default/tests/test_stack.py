@@ -73,6 +73,17 @@ def test_app_processes_are_not_root(host, app, asgi) -> None:
         assert set(users) == {app}, f"{unit} runs as {set(users)}"
 
 
+def test_gunicorn_master_loads_the_app_before_the_workers_fork(host, app) -> None:
+    """gunicorn_preload_app (default true): the master has imported the project, so its
+    database driver's native library (the sample's psycopg[binary]) is mapped in the
+    master itself, not only in the workers."""
+    master = host.check_output(f"systemctl show -p MainPID --value {app}-gunicorn.service")
+    assert int(master) > 0
+    with host.sudo():
+        maps = host.check_output(f"cat /proc/{master}/maps")
+    assert "psycopg_binary" in maps, "the master has not loaded the application"
+
+
 def test_environment_file_is_private_to_the_app(host, app) -> None:
     with host.sudo():
         env = host.file(f"/etc/{app}/environment")
