@@ -586,6 +586,12 @@ def main() -> None:
     out = ROOT / os.environ.get("DJKIT_BENCH_OUT", "artifacts/bench.json")
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
+    # Each timed run's whole output (profile_tasks' times included) beside the JSON, to look
+    # into a run that read slow after the fact.
+    logs = out.with_name(out.stem + "-logs")
+    logs.mkdir(exist_ok=True)
+    for label, output in OUTPUTS.items():
+        (logs / f"{label.replace(' ', '-')}.log").write_text(output)
     print(table(results))
     print(floor_note(results))
     for label, tasks in SLOWEST.items():
@@ -594,7 +600,7 @@ def main() -> None:
             print(f"  {task['s']:6.2f} s  {task['task']}")
     for name, value in results.get("tuning", {}).items():
         print(f"tuning: {name}: {value}")
-    print(f"\n(written to {out.relative_to(ROOT)})")
+    print(f"\n(written to {out.relative_to(ROOT)}, each run's output in {logs.relative_to(ROOT)}/)")
     if "tuning_error" in results:
         sys.exit(f"bench: a tuning run failed: {results['tuning_error']}")
 
