@@ -52,6 +52,12 @@ def test_table_marks_missed_targets() -> None:
     assert table.count("| NO |") == 2
     # The quick re-run is the one measured against its target; the full one is reported.
     assert "| re-run (quick: nothing changed) | 10.0 s, changed=0 | cold 200.0 s | 0.05 |" in table
+    # Several re-runs: the median, each one shown (the first, the immediate one, first).
+    several = bench.table({**results, "rerun_runs_s": [14.0, 10.0, 9.5]})
+    assert (
+        "| re-run (quick: nothing changed), median of 3 | 10.0 s (14.0 s, 10.0 s, 9.5 s), "
+        "changed=0 | cold 200.0 s | 0.05 |" in several
+    )
     assert "| full re-run (quick path off) | 50.0 s, changed=0 | cold 200.0 s | 0.25 |" in table
     # The redeploy's figure is the median of its runs, all of them shown.
     assert (

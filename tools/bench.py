@@ -41,6 +41,7 @@ SECONDS = int(os.environ.get("DJKIT_BENCH_SECONDS", "10"))
 CONNECTIONS, THREADS = 16, 2
 ROUNDS = 3  # alternating rounds where two figures are close
 REDEPLOYS = 3  # code-only redeploys, the median reported
+RERUNS = 3  # immediate re-runs one after the other, the median reported (the first is shown)
 KIT, FLOOR, APT = "djkit-bench-kit", "djkit-bench-floor", "djkit-bench-apt"
 DIRECT = "127.0.0.1:18000"  # gunicorn_extra_listen in tools/bench-vars.yml
 TARGETS = {
@@ -483,10 +484,22 @@ def main() -> None:
         before = manual_packages(KIT)
         log("1/4 cold site.yml")
         results["cold_s"], results["cold_changed"] = playbook(kit, "site.yml", label="cold")
-        log("2/4 immediate re-run")
-        results["rerun_s"], results["rerun_changed"] = playbook(kit, "site.yml", label="rerun")
-        # Whether it took the quick path: no role ran.
-        results["rerun_quick"] = "TASK [common : " not in OUTPUTS["rerun"]
+        # The first re-run's first connection read a second slower now and then (2 of about
+        # 10 runs, not found by hand): the median of RERUNS re-runs, each shown, the first one
+        # first; a changed count is the largest of them.
+        reruns: list[tuple[float, int, str]] = []
+        for number in range(1, RERUNS + 1):
+            log(f"2/4 immediate re-run {number} of {RERUNS}")
+            label = f"rerun {number}"
+            reruns.append((*playbook(kit, "site.yml", label=label), label))
+        results["rerun_runs_s"] = [round(took, 1) for took, _, _ in reruns]
+        results["rerun_changed"] = max(changed for _, changed, _ in reruns)
+        results["rerun_s"], _, middle = sorted(reruns)[(len(reruns) - 1) // 2]
+        # Whether each took the quick path: no role ran.
+        results["rerun_quick"] = all("TASK [common : " not in OUTPUTS[x] for _, _, x in reruns)
+        SLOWEST["rerun"] = SLOWEST[middle]
+        for _, _, label in reruns:
+            del SLOWEST[label]
         log("2/4 a full re-run beside it (quick re-runs off)")
         results["rerun_full_s"], results["rerun_full_changed"] = playbook(
             kit, "site.yml", env=FULL_RUN, label="rerun_full"
@@ -634,9 +647,14 @@ def table(r: dict) -> str:
         rows.append(f"| {name} | {value} | {ref} | {x['value']} | {x['target']} | {met} |")
 
     line("cold site.yml", f"{r['cold_s']} s", f"floor script {r['floor_s']} s", "cold_over_floor")
+    reruns = r.get("rerun_runs_s", [])
     line(
-        "re-run" + (" (quick: nothing changed)" if r["rerun_quick"] else " (full)"),
-        f"{r['rerun_s']} s, changed={r['rerun_changed']}",
+        "re-run"
+        + (" (quick: nothing changed)" if r["rerun_quick"] else " (full)")
+        + (f", median of {len(reruns)}" if len(reruns) > 1 else ""),
+        f"{r['rerun_s']} s"
+        + (f" ({', '.join(f'{x} s' for x in reruns)})" if len(reruns) > 1 else "")
+        + f", changed={r['rerun_changed']}",
         f"cold {r['cold_s']} s",
         "rerun_over_cold",
     )
