@@ -209,3 +209,16 @@ def test_the_cache_setting_and_pruning(tmp_path, monkeypatch) -> None:
     store.put("new", b"x", [])
     assert sorted(e.name for e in store.directory.iterdir()) == ["new", "recent"]
     assert store.get("new") == (b"x", [])
+
+
+def test_nothing_is_kept_of_an_answer_without_code(tmp_path) -> None:
+    plugin = load_plugin()
+    store = answers_in(plugin, tmp_path)
+
+    def refused(self, fullname):
+        return (fullname, None, None, None, ())
+
+    build = plugin._answering_from(store, refused)
+    responder = responder_with(plugin, None)
+    assert build(responder, "mitogen.parent") == ("mitogen.parent", None, None, None, ())
+    assert not tmp_path.exists() or not list(tmp_path.iterdir())

@@ -79,14 +79,14 @@ class _ModuleAnswers:
     module_utils). For each, Mitogen's responder reads the source, minifies its own modules,
     compresses it at zlib level 9 and scans the imports of everything it imports, to send
     those along: about 0.5 s of the controller's CPU in every run (142 modules in a code-only
-    deploy), most of it while the run's first task waits. The answer depends only on the
-    module's code depends only on its name, file and source, so the answer is stored under a
-    digest of them (and of the Mitogen and Python versions): a changed file is a new key, so
-    the code sent is never stale. The list of modules sent along with it also reflects what
-    the modules it imports import; if one of those changed, that list is at worst a little
-    off (a module sent ahead that is not needed, or one the target asks for itself), and each
-    module sent is answered under its own key. A package's submodules are listed afresh each
-    time; anything unusual (no source, the standard library, `__main__`) is left to Mitogen.
+    deploy), most of it while the run's first task waits. A module's code depends only on its
+    name, file and source, so the answer is stored under a digest of them (and of the Mitogen
+    and Python versions): a changed file is a new key, so the code sent is never stale. The
+    list of modules sent along with it also reflects what the modules it imports import; if
+    one of those changed, that list is at worst a little off (a module sent ahead that is not
+    needed, or one the target asks for itself), and each module sent is answered under its
+    own key. A package's submodules are listed afresh each time; anything unusual (no source,
+    the standard library, `__main__`) is left to Mitogen.
 
     The directory is $DJKIT_MITOGEN_CACHE, or djkit/mitogen-modules under $XDG_CACHE_HOME
     (~/.cache); DJKIT_MITOGEN_CACHE=off turns it off. A cache that cannot be read or written
@@ -141,9 +141,12 @@ class _ModuleAnswers:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._prune()
             partial = self.directory / f".{key}.{os.getpid()}.{threading.get_ident()}"
-            with partial.open("wb") as handle:
-                handle.write(header.encode() + b"\n" + compressed)
-            os.replace(partial, self.directory / key)
+            try:
+                with partial.open("wb") as handle:
+                    handle.write(header.encode() + b"\n" + compressed)
+                os.replace(partial, self.directory / key)
+            finally:
+                partial.unlink(missing_ok=True)
         except OSError:
             pass
 
@@ -176,7 +179,8 @@ def _answering_from(answers: _ModuleAnswers, built):
         kept = answers.get(key)
         if kept is None:
             answer = built(self, fullname)
-            answers.put(key, bytes(answer[3]), answer[4])
+            if answer[3] is not None:  # Mitogen found no code to send: nothing to keep
+                answers.put(key, bytes(answer[3]), answer[4])
             return answer
         compressed, related = kept
         # Mitogen's answer: name, a package's submodules, path, compressed source, related.
