@@ -119,3 +119,11 @@ def test_floor_playbook_repeats_one_task() -> None:
     assert text.count("ansible.builtin.stat:") == 3
     assert "gather_facts: false" in text
     assert "tasks:\n    []" in bench.floor_playbook("", 0, gather=True)
+
+
+def test_median_timed_keeps_the_median_runs_slowest_tasks_only(monkeypatch) -> None:
+    monkeypatch.setattr(bench, "SLOWEST", {"a": ["slow a"], "b": ["slow b"], "c": ["slow c"]})
+    took, runs = bench.median_timed([(5.04, "a"), (7.0, "b"), (6.06, "c")], "redeploy")
+    assert took == 6.06
+    assert runs == [5.0, 7.0, 6.1]
+    assert bench.SLOWEST == {"redeploy": ["slow c"]}

@@ -193,6 +193,16 @@ def redeploy(port: int, marker: str, **kwargs) -> float:
     return took
 
 
+def median_timed(runs: list[tuple[float, str]], key: str) -> tuple[float, list[float]]:
+    """Of timed runs (seconds, label), the median run's seconds, and every run's rounded; the
+    median run's slowest tasks are kept under `key`, the others' dropped."""
+    took, middle = sorted(runs)[(len(runs) - 1) // 2]
+    SLOWEST[key] = SLOWEST[middle]
+    for _, label in runs:
+        del SLOWEST[label]
+    return took, [round(seconds, 1) for seconds, _ in runs]
+
+
 def median_run(runs: list[dict[str, float]]) -> dict[str, object]:
     """The run with the median requests per second (with its own latencies), and all runs."""
     ordered = sorted(runs, key=lambda run: run["rps"])
@@ -487,19 +497,18 @@ def main() -> None:
         # The first re-run's first connection read a second slower now and then (2 of about
         # 10 runs, not found by hand): the median of RERUNS re-runs, each shown, the first one
         # first; a changed count is the largest of them.
-        reruns: list[tuple[float, int, str]] = []
+        reruns: list[tuple[float, str]] = []
+        changed: list[int] = []
         for number in range(1, RERUNS + 1):
             log(f"2/4 immediate re-run {number} of {RERUNS}")
             label = f"rerun {number}"
-            reruns.append((*playbook(kit, "site.yml", label=label), label))
-        results["rerun_runs_s"] = [round(took, 1) for took, _, _ in reruns]
-        results["rerun_changed"] = max(changed for _, changed, _ in reruns)
-        results["rerun_s"], _, middle = sorted(reruns)[(len(reruns) - 1) // 2]
+            took, count = playbook(kit, "site.yml", label=label)
+            reruns.append((took, label))
+            changed.append(count)
+        results["rerun_changed"] = max(changed)
         # Whether each took the quick path: no role ran.
-        results["rerun_quick"] = all("TASK [common : " not in OUTPUTS[x] for _, _, x in reruns)
-        SLOWEST["rerun"] = SLOWEST[middle]
-        for _, _, label in reruns:
-            del SLOWEST[label]
+        results["rerun_quick"] = all("TASK [common : " not in OUTPUTS[x] for _, x in reruns)
+        results["rerun_s"], results["rerun_runs_s"] = median_timed(reruns, "rerun")
         log("2/4 a full re-run beside it (quick re-runs off)")
         results["rerun_full_s"], results["rerun_full_changed"] = playbook(
             kit, "site.yml", env=FULL_RUN, label="rerun_full"
@@ -511,11 +520,7 @@ def main() -> None:
             log(f"3/4 code-only redeploy {number} of {REDEPLOYS}")
             label = f"redeploy {number}"
             timed.append((redeploy(kit, f"bench-{number}", label=label), label))
-        results["redeploy_runs_s"] = [round(took, 1) for took, _ in timed]
-        results["redeploy_s"], middle = sorted(timed)[(len(timed) - 1) // 2]
-        SLOWEST["redeploy"] = SLOWEST[middle]
-        for _, label in timed:
-            del SLOWEST[label]
+        results["redeploy_s"], results["redeploy_runs_s"] = median_timed(timed, "redeploy")
         packages = sorted(manual_packages(KIT) - before)
         results["floor_packages"] = packages
         log("3/4 Ansible's own cost per task on this machine (bare playbooks)")
@@ -647,14 +652,18 @@ def table(r: dict) -> str:
         rows.append(f"| {name} | {value} | {ref} | {x['value']} | {x['target']} | {met} |")
 
     line("cold site.yml", f"{r['cold_s']} s", f"floor script {r['floor_s']} s", "cold_over_floor")
+
+    def seconds(value: float, runs: list[float]) -> str:
+        """A median's seconds, with every run's when there were several."""
+        each = f" ({', '.join(f'{x} s' for x in runs)})" if len(runs) > 1 else ""
+        return f"{value} s{each}"
+
     reruns = r.get("rerun_runs_s", [])
     line(
         "re-run"
         + (" (quick: nothing changed)" if r["rerun_quick"] else " (full)")
         + (f", median of {len(reruns)}" if len(reruns) > 1 else ""),
-        f"{r['rerun_s']} s"
-        + (f" ({', '.join(f'{x} s' for x in reruns)})" if len(reruns) > 1 else "")
-        + f", changed={r['rerun_changed']}",
+        f"{seconds(r['rerun_s'], reruns)}, changed={r['rerun_changed']}",
         f"cold {r['cold_s']} s",
         "rerun_over_cold",
     )
@@ -666,8 +675,7 @@ def table(r: dict) -> str:
     runs = r.get("redeploy_runs_s", [])
     line(
         f"code-only redeploy (median of {len(runs)})" if len(runs) > 1 else "code-only redeploy",
-        f"{r['redeploy_s']} s"
-        + (f" ({', '.join(f'{x} s' for x in runs)})" if len(runs) > 1 else ""),
+        seconds(r["redeploy_s"], runs),
         f"cold {r['cold_s']} s",
         "redeploy_over_cold",
     )
