@@ -188,7 +188,7 @@ def ansible_playbook(
     inventory = os.environ["MOLECULE_INVENTORY_FILE"]
     # Plain text: Molecule forces colour for its own runs, and tests read this output.
     # The containers get new host keys on every start: Molecule's own runs do not check them
-    # either (Mitogen, the kit's strategy, reads this setting, not the inventory's ssh args).
+    # either (Mitogen, when opted in, reads this setting, not the inventory's ssh args).
     env = {
         **os.environ,
         "ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg"),

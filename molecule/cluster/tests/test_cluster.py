@@ -3,6 +3,7 @@ both app servers, one session and one channel layer across them, and only the ne
 each tier needs."""
 
 import json
+import os
 import re
 import ssl
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 import websockets.sync.client
 from conftest import APP1, APP2, DB, WEB
 
-from djkit_probe import PROJECT, Load, ansible_playbook, reachable, record, release_copy
+from djkit_probe import Load, ansible_playbook, reachable, record, release_copy
 
 APP = "myapp"
 
@@ -258,12 +259,13 @@ def test_check_deploy_is_clean_on_every_app_server(app1, app2) -> None:
         assert result.rc == 0, f"{h}: {result.stdout}{result.stderr}"
 
 
+# Beside the scenario's inventory: the roles' default secrets directory.
+SECRETS = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent / ".secrets"
+
+
 def test_no_secret_in_a_verbose_run(app1) -> None:
     """site.yml at -vvv prints module arguments and results; no secret may be among them."""
-    secrets = {
-        path.name: path.read_text().strip()
-        for path in (PROJECT / ".cache/secrets").glob("djkit-c-*")
-    }
+    secrets = {path.name: path.read_text().strip() for path in SECRETS.glob("djkit-c-*")}
     assert {"djkit-c-db-postgresql-myapp", "djkit-c-db-redis-password"} <= set(secrets), secrets
     with app1.sudo():
         environment = app1.check_output(f"cat /etc/{APP}/environment")
@@ -278,33 +280,3 @@ def test_no_secret_in_a_verbose_run(app1) -> None:
     leaked = [name for name, value in secrets.items() if len(value) >= 16 and value in output]
     assert leaked == [], f"printed at -vvv: {leaked}"
     record("verbose run without secrets", output_bytes=len(output), secrets_checked=len(secrets))
-
-
-def test_quick_rerun_covers_every_server_or_none(db, app1) -> None:
-    """site.yml's quick re-run across servers: every server as the last full run left it ends
-    the run after the check; drift on one server gives every server a full run."""
-    quick = {"DJKIT_QUICK_RERUN": "true"}
-
-    def site_yml() -> str:
-        result = ansible_playbook("../site.yml", env=quick)
-        assert result.returncode == 0, result.stdout[-3000:]
-        return result.stdout
-
-    def full_on(out: str) -> set[str]:
-        """The servers the common role ran on."""
-        hosts: set[str] = set()
-        for body in out.split("TASK [common : ")[1:]:
-            hosts |= set(re.findall(r"^(?:ok|changed|skipping): \[([\w-]+)", body, re.M))
-        return hosts
-
-    everyone = {DB, APP1, APP2, WEB}
-    assert full_on(site_yml()) == everyone  # the first run with the quick path records
-    out = site_yml()
-    assert full_on(out) == set(), out[-3000:]
-    recap = dict(re.findall(r"(?m)^([\w-]+)\s+: ok=\d+\s+changed=(\d+)", out))
-    assert recap == dict.fromkeys(everyone, "0"), recap
-    with db.sudo():
-        db.check_output("systemctl stop djkit-pg-backup.timer")
-    assert full_on(site_yml()) == everyone
-    assert db.service("djkit-pg-backup.timer").is_running
-    assert full_on(site_yml()) == set()
