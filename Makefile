@@ -50,12 +50,13 @@ down: ## Remove the local fresh server
 docs: venv ## Regenerate the README's variable tables from the argument specs
 	$(BIN)/python tools/tools_readme.py
 
-lint: venv ## yamllint, ansible-lint, syntax check, ruff, spec/defaults consistency
+lint: venv ## yamllint, ansible-lint, syntax check, ruff, shellcheck, the fast tests
 	$(BIN)/python tools/check-collections requirements.yml
 	$(BIN)/yamllint --strict .
 	$(BIN)/ansible-lint --offline
 	$(BIN)/ansible-playbook -i inventories/local --syntax-check site.yml
 	$(BIN)/ruff check .
+	grep -lrE '^#!(/bin/sh|/bin/bash|/usr/bin/env bash)' roles tools | grep -v '\.j2$$' | xargs $(BIN)/shellcheck
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q tests
 

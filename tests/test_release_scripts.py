@@ -1,0 +1,218 @@
+"""The django role's shell scripts (roles/django/files), run here on real files, with stand-ins
+for the commands that would touch this machine's services (systemctl, systemd-run, nginx)."""
+
+from __future__ import annotations
+
+import grp
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+FILES = Path(__file__).resolve().parent.parent / "roles/django/files"
+GROUP = grp.getgrgid(os.getgid()).gr_name
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the scripts chown to root")
+
+
+def run(*args: str, env: dict[str, str] | None = None, timeout: int = 120):
+    return subprocess.run(
+        [*args], capture_output=True, text=True, check=False, timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+def stub(bin_dir: Path, name: str, body: str) -> None:
+    path = bin_dir / name
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(0o755)
+
+
+@pytest.fixture
+def deployment(tmp_path) -> tuple[Path, Path]:
+    """A deployment root with the archive of a release beside its directory."""
+    root = tmp_path / "srv"
+    (root / "releases").mkdir(parents=True)
+    (root / "venvs").mkdir()
+    source = tmp_path / "source"
+    (source / "proj").mkdir(parents=True)
+    (source / "requirements.txt").write_text("")
+    (source / "proj" / "views.py").write_text("ANSWER = 42\n")
+    release = root / "releases" / "abc123"
+    with tarfile.open(f"{release}.tar.gz", "w:gz") as tar:
+        tar.add(source, arcname=".")
+    return root, release
+
+
+def unpack(root: Path, release: Path):
+    return run(
+        str(FILES / "djkit-release"), "unpack", str(release), GROUP, str(root),
+        "requirements.txt", sys.executable, "abc123",
+    )  # fmt: skip
+
+
+def test_a_release_is_unpacked_then_built_then_finished_on_its_virtualenv(deployment) -> None:
+    root, release = deployment
+    first = unpack(root, release)
+    assert first.returncode == 0, first.stderr
+    found = json.loads(first.stdout)
+    version = "{}.{}".format(*sys.version_info[:2])
+    assert found["complete"] is False
+    assert Path(found["venv"]).parent == root / "venvs"
+    assert Path(found["venv"]).name.startswith(f"py{version}-")
+    assert (release / "proj" / "views.py").read_text() == "ANSWER = 42\n"
+    assert not Path(f"{release}.tar.gz").exists()
+    assert not (release / ".djkit-release").exists()
+
+    built = run(
+        str(FILES / "djkit-release"), "venv", str(release), GROUP, found["venv"],
+        str(release / "requirements.txt"), sys.executable, "abc123",
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    assert (Path(found["venv"]) / ".djkit-complete").read_text() == "abc123\n"
+    assert (release / ".venv").resolve() == Path(found["venv"]).resolve()
+    assert (release / ".djkit-release").read_text() == "abc123\n"
+    assert list((release / "proj" / "__pycache__").glob("views.*.pyc"))
+
+
+def test_a_release_whose_virtualenv_exists_is_finished_at_once(deployment) -> None:
+    root, release = deployment
+    venv = json.loads(unpack(root, release).stdout)["venv"]
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
+    Path(venv, ".djkit-complete").write_text("older\n")
+    # Packed again: the first unpack removed the archive.
+    source = root.parent / "source"
+    with tarfile.open(f"{release}.tar.gz", "w:gz") as tar:
+        tar.add(source, arcname=".")
+    again = unpack(root, release)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout) == {"venv": venv, "complete": True}
+    assert (release / ".djkit-release").read_text() == "abc123\n"
+
+
+def test_requirements_missing_from_the_release_is_named(deployment) -> None:
+    root, release = deployment
+    result = run(
+        str(FILES / "djkit-release"), "unpack", str(release), GROUP, str(root),
+        "requirements/prod.txt", sys.executable, "abc123",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "django_requirements_file: requirements/prod.txt is not in the release" in result.stderr
+
+
+def test_usage_errors_say_how_to_call() -> None:
+    result = run(str(FILES / "djkit-release"), "venv", "only-one")
+    assert result.returncode == 2
+    assert "usage: djkit-release venv" in result.stderr
+
+
+@pytest.fixture
+def fake_systemd(tmp_path) -> tuple[Path, Path]:
+    """systemd-run, systemctl and curl stand-ins that log their calls; curl answers once it
+    has been asked CURL_FAILS times."""
+    bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
+    bin_dir.mkdir()
+    for name in ("systemd-run", "systemctl"):
+        stub(bin_dir, name, f'echo "{name} $*" >> {log}')
+    count = tmp_path / "curl.count"
+    stub(
+        bin_dir, "curl",
+        f'echo "curl $*" >> {log}; n=$(cat {count} 2>/dev/null || echo 0)\n'
+        f"echo $((n + 1)) > {count}\n"
+        'if [ "$n" -lt "${CURL_FAILS:-0}" ]; then echo "curl: (7) refused" >&2; exit 7; fi\n'
+        "echo ok",
+    )  # fmt: skip
+    return bin_dir, log
+
+
+def canary(bin_dir: Path, seconds: str, fails: int):
+    return run(
+        str(FILES / "djkit-canary"), "myapp-canary", "/run/c.sock", "example.org",
+        "/up?full=1", seconds, "--property=User=myapp", "/srv/gunicorn", "app:wsgi",
+        env={"PATH": f"{bin_dir}:{os.environ['PATH']}", "CURL_FAILS": str(fails)},
+    )  # fmt: skip
+
+
+def test_canary_answers_its_health_path_and_is_always_stopped(fake_systemd) -> None:
+    bin_dir, log = fake_systemd
+    result = canary(bin_dir, "5", fails=3)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "ok\n"
+    calls = log.read_text().splitlines()
+    assert calls[0] == (
+        "systemd-run --quiet --unit=myapp-canary --collect --property=User=myapp"
+        " /srv/gunicorn app:wsgi"
+    )
+    asked = [call for call in calls if call.startswith("curl")]
+    assert len(asked) == 4
+    assert "--unix-socket /run/c.sock" in asked[0]
+    assert "--header Host: example.org" in asked[0]
+    assert asked[0].endswith("http://canary/up?full=1")
+    assert calls[-1] == "systemctl stop myapp-canary.service"
+
+
+def test_canary_that_never_answers_is_refused_with_the_last_error(fake_systemd) -> None:
+    bin_dir, log = fake_systemd
+    started = time.monotonic()
+    result = canary(bin_dir, "1", fails=10_000)
+    assert result.returncode == 1
+    assert "curl: (7) refused" in result.stderr
+    assert time.monotonic() - started < 5
+    assert log.read_text().splitlines()[-1] == "systemctl stop myapp-canary.service"
+
+
+def worker(title: str, seconds: float) -> subprocess.Popen:
+    """A process whose argv[0] is `title`, as nginx names its workers; reaped as soon as it
+    exits (as nginx's master reaps its workers), so that it leaves no entry in /proc."""
+    process = subprocess.Popen(["/bin/bash", "-c", f'exec -a "{title}" sleep {seconds}'])
+    threading.Thread(target=process.wait, daemon=True).start()
+    return process
+
+
+@pytest.mark.parametrize("state", ["up", "down"])
+def test_nginx_reload_waits_for_the_old_workers(tmp_path, state) -> None:
+    """The old worker stops accepting at the reload (here: it exits 0.5 s after it); with
+    `down` the script also waits for it to be gone, with `up` it does not need to."""
+    old = worker("nginx: worker process", 30)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stub(bin_dir, "nginx", 'echo "nginx $*" >> ' + str(tmp_path / "calls.log"))
+    stub(bin_dir, "pgrep", f"echo {old.pid}")
+    stub(bin_dir, "systemctl", f"(sleep 0.5; kill {old.pid}) >/dev/null 2>&1 &")
+    try:
+        started = time.monotonic()
+        result = run(
+            str(FILES / "djkit-nginx-reload"), state, "5",
+            env={"PATH": f"{bin_dir}:{os.environ['PATH']}"},
+        )  # fmt: skip
+        took = time.monotonic() - started
+    finally:
+        old.kill()
+        old.wait()
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "calls.log").read_text() == "nginx -t -q\n"
+    assert 0.4 < took < 4
+
+
+def test_nginx_reload_fails_when_old_workers_keep_accepting(tmp_path) -> None:
+    old = worker("nginx: worker process", 30)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stub(bin_dir, "nginx", "true")
+    stub(bin_dir, "pgrep", f"echo {old.pid}")
+    stub(bin_dir, "systemctl", "true")
+    try:
+        result = run(
+            str(FILES / "djkit-nginx-reload"), "down", "1",
+            env={"PATH": f"{bin_dir}:{os.environ['PATH']}"},
+        )  # fmt: skip
+    finally:
+        old.kill()
+        old.wait()
+    assert result.returncode == 1
+    assert f"old nginx workers still accepting after 10 s: {old.pid}" in result.stderr
