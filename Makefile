@@ -47,7 +47,7 @@ up: venv docker ## Start a local fresh server and deploy the sample app onto it
 down: ## Remove the local fresh server
 	tools/fresh-server down $(SERVER)
 
-docs: venv ## Regenerate the README's variable tables from the argument specs
+docs: venv ## Regenerate each role's README from its argument specs
 	$(BIN)/python tools/tools_readme.py
 
 lint: venv ## yamllint, ansible-lint, syntax check, ruff, shellcheck, the fast tests

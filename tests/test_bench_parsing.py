@@ -32,38 +32,58 @@ def test_wrk_report_is_read_in_milliseconds() -> None:
 
 def test_table_marks_missed_targets() -> None:
     serve = {"rps": 100.0, "p50_ms": 1.0, "p99_ms": 2.0}
+    default = {
+        "cold_s": 200.0, "rerun_s": 10.0, "rerun_changed": 0, "rerun_runs_s": [10.0],
+        "redeploy_s": 20.0, "redeploy_runs_s": [25.0, 19.0, 20.0],
+    }  # fmt: skip
+    mitogen = {**default, "cold_s": 150.0, "rerun_runs_s": [14.0, 10.0, 9.5]}
     results = {
         "machine": {"cores": 2, "memory_mb": 1024, "suite": "bookworm", "wrk": "x"},
-        "cold_s": 200.0, "floor_s": 100.0, "rerun_s": 10.0, "rerun_changed": 0, "redeploy_s": 20.0,
-        "rerun_quick": True, "rerun_full_s": 50.0, "rerun_full_changed": 0,
-        "rerun_full_over_cold": 0.25, "redeploy_runs_s": [25.0, 19.0, 20.0],
+        "floor_s": 100.0, "strategies": {"default": default, "mitogen": mitogen},
         "static_nginx": serve, "static_django": serve,
         "dynamic_nginx": serve, "dynamic_gunicorn": serve,
         "ratios": {
-            "cold_over_floor": {"value": 2.0, "target": "<= 1.5", "met": False},
-            "rerun_over_cold": {"value": 0.05, "target": "<= 0.1", "met": True},
-            "redeploy_over_cold": {"value": 0.1, "target": "<= 0.15", "met": True},
-            "static_nginx_over_django": {"value": 1.0, "target": ">= 10.0", "met": False},
-            "dynamic_nginx_over_gunicorn": {"value": 1.0, "target": ">= 0.9", "met": True},
+            "default": {
+                "cold_over_floor": bench.judge(2.0, ("<=", 1.8)),
+                "rerun_over_cold": bench.judge(0.05, ("<=", 0.4)),
+                "redeploy_over_cold": bench.judge(0.1, ("<=", 0.2)),
+            },
+            "mitogen": {
+                "cold_over_floor": bench.judge(1.5, None),
+                "rerun_over_cold": bench.judge(0.3, ("<=", 0.25)),
+                "redeploy_over_cold": bench.judge(0.13, None),
+            },
+            "serving": {
+                "static_nginx_over_django": bench.judge(1.0, (">=", 10.0)),
+                "dynamic_nginx_over_gunicorn": bench.judge(1.0, (">=", 0.9)),
+            },
         },
     }  # fmt: skip
     table = bench.table(results)
-    assert "| cold site.yml | 200.0 s | floor script 100.0 s | 2.0 | <= 1.5 | NO |" in table
-    assert table.count("| NO |") == 2
-    # The quick re-run is the one measured against its target; the full one is reported.
-    assert "| re-run (quick: nothing changed) | 10.0 s, changed=0 | cold 200.0 s | 0.05 |" in table
+    assert (
+        "| cold site.yml | default | 200.0 s | floor script 100.0 s | 2.0 | <= 1.8 | NO |" in table
+    )
+    assert (
+        "| cold site.yml | mitogen | 150.0 s | floor script 100.0 s | 1.5 | (reported) |  |"
+        in table
+    )
+    assert table.count("| NO |") == 3
+    assert "| re-run | default | 10.0 s, changed=0 | cold 200.0 s | 0.05 | <= 0.4 | yes |" in table
     # Several re-runs: the median, each one shown (the first, the immediate one, first).
-    several = bench.table({**results, "rerun_runs_s": [14.0, 10.0, 9.5]})
     assert (
-        "| re-run (quick: nothing changed), median of 3 | 10.0 s (14.0 s, 10.0 s, 9.5 s), "
-        "changed=0 | cold 200.0 s | 0.05 |" in several
+        "| re-run, median of 3 | mitogen | 10.0 s (14.0 s, 10.0 s, 9.5 s), changed=0 "
+        "| cold 150.0 s | 0.3 | <= 0.25 | NO |" in table
     )
-    assert "| full re-run (quick path off) | 50.0 s, changed=0 | cold 200.0 s | 0.25 |" in table
-    # The redeploy's figure is the median of its runs, all of them shown.
     assert (
-        "| code-only redeploy (median of 3) | 20.0 s (25.0 s, 19.0 s, 20.0 s) "
-        "| cold 200.0 s | 0.1 |" in table
+        "| code-only redeploy, median of 3 | default | 20.0 s (25.0 s, 19.0 s, 20.0 s) |" in table
     )
+
+
+def test_judge_reads_both_directions_and_reports_without_a_target() -> None:
+    assert bench.judge(0.4, ("<=", 0.4))["met"] is True
+    assert bench.judge(0.41, ("<=", 0.4))["met"] is False
+    assert bench.judge(9.9, (">=", 10.0)) == {"value": 9.9, "target": ">= 10.0", "met": False}
+    assert bench.judge(1.23456, None) == {"value": 1.235, "target": "(reported)", "met": None}
 
 
 APT_TASK = "common : install | Ensure the packages of this host are present, in one apt call"

@@ -54,8 +54,11 @@ def test_literal_defaults_match_the_spec(role: str) -> None:
             assert value in spec["choices"], name
 
 
-def test_readme_documents_every_variable() -> None:
-    from tools_readme import render_tables
+def test_each_role_readme_documents_every_variable() -> None:
+    from tools_readme import render_readme
 
-    readme = (ROOT / "README.md").read_text()
-    assert render_tables(ROOT) in readme, "README variable tables are stale: run `make docs`"
+    for role in ROLES:
+        readme = (ROOT / "roles" / role / "README.md").read_text()
+        assert readme == render_readme(ROOT / "roles" / role), (
+            f"{role}/README.md is stale: make docs"
+        )
