@@ -111,6 +111,54 @@ def test_usage_errors_say_how_to_call() -> None:
     assert "usage: djkit-release venv" in result.stderr
 
 
+def test_switch_replaces_the_live_link_and_restarts_the_first_service_holding_the_rest(
+    tmp_path,
+) -> None:
+    old, new = tmp_path / "releases/old", tmp_path / "releases/new"
+    old.mkdir(parents=True)
+    new.mkdir()
+    (tmp_path / "current").symlink_to(old)
+    bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
+    bin_dir.mkdir()
+    stub(bin_dir, "systemctl", f'echo "systemctl $*" >> {log}')
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    script = str(FILES / "djkit-release")
+    held = run(script, "switch", str(new), str(tmp_path / "current"), "1", "a.service",
+               "b.service", "c.service", env=env)  # fmt: skip
+    assert held.returncode == 0, held.stderr
+    assert (tmp_path / "current").resolve() == new
+    assert not (tmp_path / "current.djkit-new").exists()
+    assert log.read_text().splitlines() == [
+        "systemctl stop --no-block b.service c.service",
+        "systemctl restart a.service",
+    ]
+    log.unlink()
+    together = run(script, "switch", str(old), str(tmp_path / "current"), "0", "a.service",
+                   "b.service", env=env)  # fmt: skip
+    assert together.returncode == 0, together.stderr
+    assert (tmp_path / "current").resolve() == old
+    assert log.read_text().splitlines() == ["systemctl restart a.service b.service"]
+
+    mark = new / ".djkit-live"
+    went_live = run(script, "live", str(mark), GROUP, "b.service", env=env)
+    assert went_live.returncode == 0, went_live.stderr
+    assert log.read_text().splitlines()[-1] == "systemctl start b.service"
+    assert mark.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_failed_restart_fails_the_switch(tmp_path) -> None:
+    release = tmp_path / "releases/new"
+    release.mkdir(parents=True)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stub(bin_dir, "systemctl", "exit 1")
+    result = run(
+        str(FILES / "djkit-release"), "switch", str(release), str(tmp_path / "current"), "0",
+        "a.service", env={"PATH": f"{bin_dir}:{os.environ['PATH']}"},
+    )  # fmt: skip
+    assert result.returncode != 0
+
+
 @pytest.fixture
 def fake_systemd(tmp_path) -> tuple[Path, Path]:
     """systemd-run, systemctl and curl stand-ins that log their calls; curl answers once it

@@ -43,8 +43,11 @@ def render_readme(role_dir: Path) -> str:
     main = yaml.safe_load((role_dir / "meta/argument_specs.yml").read_text())["argument_specs"]
     meta = yaml.safe_load((role_dir / "meta/main.yml").read_text())
     deps = [dep["role"] if isinstance(dep, dict) else dep for dep in meta.get("dependencies") or []]
+    # One list for the whole kit: what common's platform check accepts.
+    common_vars = yaml.safe_load((role_dir.parent / "common/vars/main.yml").read_text())
     platforms = ", ".join(
-        f"{p['name']} {' '.join(map(str, p['versions']))}" for p in meta["galaxy_info"]["platforms"]
+        f"{name} {oldest} or later"
+        for name, oldest in common_vars["__common_supported_releases"].items()
     )
     needs = ", ".join(f"`{dep}`" for dep in deps) or "no other role"
     return (
@@ -56,8 +59,9 @@ def render_readme(role_dir: Path) -> str:
         "```yaml\n"
         f"- hosts: all\n  become: true\n  roles:\n    - role: djkit.stack.{role}\n"
         "```\n\n"
-        f"Tags: `role::{role}` on every task, and the phases `install`, `config`"
-        f"{', `deploy`' if role == 'django' else ''}.\n\n"
+        f"Tags: its tasks carry the phases `install`, `config`"
+        f"{', `deploy`' if role == 'django' else ''}; the kit's playbooks tag the whole role "
+        f"`role::{role}`.\n\n"
         "## Variables\n\n"
         "Generated from `meta/argument_specs.yml` by `make docs`; a test fails when this "
         "table, the specs and `defaults/main.yml` disagree.\n\n" + render_table(role_dir)

@@ -544,6 +544,38 @@ def test_every_run_puts_drift_right_and_check_mode_only_reports_it(host, site) -
     record("drift put right", rerun_seconds=round(time.monotonic() - started, 1))
 
 
+def ran(output: str, role: str) -> bool:
+    """Whether any task of `role` ran (or was skipped) on the server, beyond its argument check."""
+    return bool(re.search(rf"(?m)^TASK \[{role} : (?!Validating arguments)", output))
+
+
+def test_partial_runs_by_tag_touch_only_their_part(host, site) -> None:
+    """`--tags role::nginx` runs nginx alone (and the facts and checks every run needs);
+    `--tags config` runs every role's configuration and no release step; neither changes a
+    converged server."""
+    nginx = ansible_playbook("../site.yml", "--tags", "role::nginx")
+    assert nginx.returncode == 0, nginx.stdout[-3000:]
+    assert recap_changed(nginx.stdout) == 0
+    assert ran(nginx.stdout, "nginx")
+    for role in ("postgresql", "redis", "django", "gunicorn", "uvicorn"):
+        assert not ran(nginx.stdout, role), role
+    assert "TASK [common : install | Ensure the base packages are present]" not in nginx.stdout
+
+    config = ansible_playbook("../site.yml", "--tags", "config")
+    assert config.returncode == 0, config.stdout[-3000:]
+    assert recap_changed(config.stdout) == 0
+    for task in (
+        "nginx : configure | Ensure the site is in place",
+        "postgresql : configure | Ensure client authentication is exactly the kit's",
+        "common : app_service | Ensure the units are in place for myapp-gunicorn",
+        "redis : redis | Ensure Redis listens only where configured and clients authenticate",
+    ):
+        assert f"TASK [{task}]" in config.stdout, task
+    assert "TASK [django : release" not in config.stdout
+    assert "TASK [common : install | Ensure the base packages are present]" not in config.stdout
+    assert site.session().get(f"{site.base}/healthz", timeout=15).status_code == 200
+
+
 def test_restart_of_the_whole_server(host, name, site) -> None:
     """Last: the server restarts (its SSH port may change), so only docker exec from here on."""
     session = site.session()
