@@ -66,11 +66,11 @@ test-app: venv host-deps ## The sample app's tests against a throwaway PostgreSQ
 molecule: venv docker host-deps images ## Every Molecule scenario
 	$(BIN)/molecule test --all
 
-bench: venv docker images ## Provisioning and serving measured against their floors (a few minutes)
+bench: venv docker images ## Provisioning (default strategy and Mitogen) and serving against their floors (~15 min)
 	$(BIN)/python tools/bench.py
 
-bench-smoke: venv docker images ## The bench end to end with 2 s wrk runs: it works, no thresholds
-	DJKIT_BENCH_SECONDS=2 DJKIT_BENCH_OUT=artifacts/bench-smoke.json $(BIN)/python tools/bench.py
+bench-smoke: venv docker images ## The bench end to end, 2 s wrk runs and one repeat: it works, no thresholds
+	DJKIT_BENCH_SECONDS=2 DJKIT_BENCH_REPEATS=1 DJKIT_BENCH_OUT=artifacts/bench-smoke.json $(BIN)/python tools/bench.py
 
 test: lint test-app molecule bench-smoke ## Every test
 
