@@ -518,7 +518,9 @@ def test_every_run_puts_drift_right_and_check_mode_only_reports_it(host, site) -
         for path in DRIFTED_FILES.values():
             # (A loop: the shell expands the PostgreSQL version's glob in a word, not in >>.)
             host.check_output(f"for f in {path}; do echo '# edited by hand' >> \"$f\"; done")
-        host.check_output(f"echo '{HBA_BY_HAND}' >> $(ls /etc/postgresql/*/main/pg_hba.conf)")
+        host.check_output(
+            f"printf '\\n%s\\n' '{HBA_BY_HAND}' >> $(ls /etc/postgresql/*/main/pg_hba.conf)"
+        )
         host.check_output(f"systemctl stop {APP}-gunicorn.socket {APP}-gunicorn.service")
         host.check_output("DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq logrotate")
     drifted = digests()
