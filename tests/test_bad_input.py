@@ -75,7 +75,7 @@ CASES: list[tuple[str, dict, str]] = [
     ("rate limit that is not a rate", {"nginx_login_rate_limit": "lots"}, "nginx_login_rate_limit"),
     ("firewall rule without ports", {"common_firewall_rules": [{"name": "metrics"}]}, "common_firewall_rules"),
     ("SSH port out of range", {"common_firewall_ssh_port": 70000}, "common_firewall_ssh_port"),
-    ("listen mode that is not one", {"gunicorn_listen": "udp"}, "gunicorn_listen"),
+    ("listen mode that is not one", {"common_app_listen": "udp"}, "common_app_listen"),
 ]  # fmt: skip
 
 

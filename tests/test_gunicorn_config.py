@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "roles/gunicorn/templates/etc/djkit/gunicorn.conf.py.j2"
 SETTINGS = {
     "ansible_managed": "Ansible managed",
-    "gunicorn_app_name": "probe",
+    "django_app_name": "probe",
     "gunicorn_wsgi_application": "probe.wsgi:application",
     "gunicorn_workers": 3,
     "gunicorn_threads": 1,
@@ -26,7 +26,6 @@ SETTINGS = {
     "gunicorn_graceful_timeout": 30,
     "gunicorn_max_requests": 1000,
     "gunicorn_max_requests_jitter": 100,
-    "gunicorn_forwarded_allow_ips": ["*"],
 }
 # Loads the file as Gunicorn does (its names become settings), then runs its when_ready hook
 # the way the master runs it once the application is loaded.

@@ -53,7 +53,8 @@ def render_readme(role_dir: Path) -> str:
     return (
         f"# `djkit.stack.{role}`\n\n"
         f"{main['main']['short_description']}.\n\n"
-        f"Depends on {needs} (`meta/main.yml`). Platforms: {platforms}; systemd. "
+        + "".join(f"{paragraph}\n\n" for paragraph in main["main"].get("description", []))
+        + f"Depends on {needs} (`meta/main.yml`). Platforms: {platforms}; systemd. "
         "Its variables are checked against `meta/argument_specs.yml` before it changes "
         "anything.\n\n"
         "```yaml\n"

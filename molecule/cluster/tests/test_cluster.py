@@ -146,11 +146,14 @@ def test_app_ports_only_from_the_web_server(db, app1, web, address) -> None:
         for port in (8000, 8001):
             assert not reachable(db, address(name), port), f"{DB} reaches {name}:{port}"
         assert reachable(web, address(name), 8000), f"control: {WEB} cannot reach {name}:8000"
+    # Both servers trust X-Forwarded-* from the web server only: the environment systemd gives
+    # them (Gunicorn and Uvicorn read FORWARDED_ALLOW_IPS), which Gunicorn's config leaves be.
     with app1.sudo():
         conf = app1.file(f"/etc/{APP}/gunicorn.conf.py").content_string
-        unit = app1.file(f"/etc/systemd/system/{APP}-uvicorn.service").content_string
-    assert f'forwarded_allow_ips = "{address(WEB)}"' in conf
-    assert f"--forwarded-allow-ips {address(WEB)} " in unit
+        for server in ("gunicorn", "uvicorn"):
+            env = app1.check_output(f"systemctl show -p Environment --value {APP}-{server}.service")
+            assert f"FORWARDED_ALLOW_IPS={address(WEB)}" in env.split(), f"{server}: {env}"
+    assert "forwarded_allow_ips" not in conf
 
 
 def test_upstreams_balance_with_passive_checks(web, address) -> None:
