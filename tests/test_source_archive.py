@@ -78,3 +78,19 @@ def test_bad_source_is_a_clear_error(tmp_path: Path) -> None:
     empty = run(tmp_path / "empty")
     assert empty.returncode == 2
     assert "holds no files" in empty.stderr
+
+
+def test_a_rooted_pattern_leaves_nested_directories_of_that_name(tmp_path: Path) -> None:
+    """The default /media keeps the uploads of a local run out of the release, never a
+    project's own fixtures/media (Wagtail's demo data lives there)."""
+    tree = make_tree(tmp_path / "a")
+    for rel in ("media/upload.jpg", "pkg/fixtures/media/original.jpg", "staticfiles/app.css"):
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_bytes(b"x")
+    archive = tmp_path / "out.tar.gz"
+    excludes = ["--exclude=/media", "--exclude=/staticfiles", "--exclude=__pycache__"]
+    result = run(tree, *excludes, "--exclude=.git", f"--output={archive}")
+    assert result.returncode == 0, result.stderr
+    with tarfile.open(archive) as tar:
+        names = {m.name for m in tar.getmembers() if m.isfile()}
+    assert names == {"manage.py", "pkg/settings.py", "pkg/fixtures/media/original.jpg"}

@@ -7,6 +7,9 @@ The archive is reproducible (sorted entries, fixed owners and times) with normal
 directories 0750, files 0640, executables 0750, so the app user can read but not change code.
 
     source_archive.py SRC [--exclude PATTERN]... [--output FILE.tar.gz]
+
+A PATTERN that starts with / matches paths from SRC only ("/media", not pkg/fixtures/media);
+any other matches the path from SRC or the name of a file or directory anywhere.
 """
 
 from __future__ import annotations
@@ -23,9 +26,15 @@ from pathlib import Path
 
 
 def walk(root: Path, excludes: list[str]) -> list[Path]:
+    # "/media" matches from the root only; "media" the path from the root or a name anywhere.
+    anchored = [p[1:] for p in excludes if p.startswith("/")]
+    anywhere = [p for p in excludes if not p.startswith("/")]
+
     def excluded(rel: str) -> bool:
         name = rel.rsplit("/", 1)[-1]
-        return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in excludes)
+        return any(fnmatch.fnmatch(rel, p) for p in anchored) or any(
+            fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in anywhere
+        )
 
     found: list[Path] = []
     for current, dirs, files in os.walk(root, followlinks=False):
