@@ -3,7 +3,9 @@ for the commands that would touch this machine's services (systemctl, systemd-ru
 
 from __future__ import annotations
 
+import base64
 import grp
+import hashlib
 import json
 import os
 import subprocess
@@ -11,6 +13,7 @@ import sys
 import tarfile
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -49,10 +52,10 @@ def deployment(tmp_path) -> tuple[Path, Path]:
     return root, release
 
 
-def unpack(root: Path, release: Path):
+def unpack(root: Path, release: Path, env: dict[str, str] | None = None):
     return run(
         str(FILES / "djkit-release"), "unpack", str(release), GROUP, str(root),
-        "requirements.txt", sys.executable, "abc123",
+        "requirements.txt", sys.executable, "abc123", env=env,
     )  # fmt: skip
 
 
@@ -93,6 +96,60 @@ def test_a_release_whose_virtualenv_exists_is_finished_at_once(deployment) -> No
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout) == {"venv": venv, "complete": True}
     assert (release / ".djkit-release").read_text() == "abc123\n"
+
+
+def wheel(directory: Path, name: str, version: str) -> None:
+    """A pure-Python wheel of `name`, for pip to install from `directory` with no index."""
+    dist = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}/__init__.py": f"VERSION = {version!r}\n",
+        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{dist}/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
+    files[f"{dist}/RECORD"] = "\n".join([*record, f"{dist}/RECORD,,"]) + "\n"
+    with zipfile.ZipFile(directory / f"{name}-{version}-py3-none-any.whl", "w") as whl:
+        for path, text in files.items():
+            whl.writestr(path, text)
+
+
+@pytest.mark.parametrize("project_pin", [None, "1.0"])
+def test_the_kits_servers_are_installed_unless_the_project_provides_them(
+    deployment, tmp_path, project_pin
+) -> None:
+    root, release = deployment
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    for version in ("1.0", "2.0"):
+        wheel(wheels, "probeserver", version)
+    source = tmp_path / "source"
+    (source / "requirements.txt").write_text(f"probeserver=={project_pin}\n" if project_pin else "")
+    tar_again(source, release)
+    env = {"DJKIT_SERVER_REQUIREMENTS": "probeserver==2.0", "PIP_NO_INDEX": "1",
+           "PIP_FIND_LINKS": str(wheels), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}  # fmt: skip
+    found = json.loads(unpack(root, release, env=env).stdout)
+    built = run(
+        str(FILES / "djkit-release"), "venv", str(release), GROUP, found["venv"],
+        str(release / "requirements.txt"), sys.executable, "abc123", env=env,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    version = run(
+        f"{found['venv']}/bin/python", "-c", "import probeserver; print(probeserver.VERSION)"
+    ).stdout.strip()
+    assert version == (project_pin or "2.0")
+    assert ("installing what the requirements do not provide" in built.stdout) is not project_pin
+    # Another pin of the kit's servers is another virtualenv.
+    tar_again(source, release)
+    other = unpack(root, release, env={**env, "DJKIT_SERVER_REQUIREMENTS": "probeserver==1.0"})
+    assert json.loads(other.stdout)["venv"] != found["venv"]
+
+
+def tar_again(source: Path, release: Path) -> None:
+    with tarfile.open(f"{release}.tar.gz", "w:gz") as tar:
+        tar.add(source, arcname=".")
 
 
 def test_requirements_missing_from_the_release_is_named(deployment) -> None:
@@ -161,8 +218,8 @@ def test_a_failed_restart_fails_the_switch(tmp_path) -> None:
 
 @pytest.fixture
 def fake_systemd(tmp_path) -> tuple[Path, Path]:
-    """systemd-run, systemctl and curl stand-ins that log their calls; curl answers once it
-    has been asked CURL_FAILS times."""
+    """systemd-run, systemctl and curl stand-ins that log their calls; curl connects once it
+    has been asked CURL_FAILS times, then answers CURL_STATUS (200) with "ok"."""
     bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
     bin_dir.mkdir()
     for name in ("systemd-run", "systemctl"):
@@ -173,16 +230,18 @@ def fake_systemd(tmp_path) -> tuple[Path, Path]:
         f'echo "curl $*" >> {log}; n=$(cat {count} 2>/dev/null || echo 0)\n'
         f"echo $((n + 1)) > {count}\n"
         'if [ "$n" -lt "${CURL_FAILS:-0}" ]; then echo "curl: (7) refused" >&2; exit 7; fi\n'
-        "echo ok",
+        'while [ $# -gt 0 ]; do [ "$1" = --output ] && echo ok > "$2"; shift; done\n'
+        'printf %s "${CURL_STATUS:-200}"',
     )  # fmt: skip
     return bin_dir, log
 
 
-def canary(bin_dir: Path, seconds: str, fails: int):
+def canary(bin_dir: Path, seconds: str, fails: int, status: int = 200, statuses: str = "200"):
     return run(
         str(FILES / "djkit-canary"), "myapp-canary", "/run/c.sock", "example.org",
-        "/up?full=1", seconds, "--property=User=myapp", "/srv/gunicorn", "app:wsgi",
-        env={"PATH": f"{bin_dir}:{os.environ['PATH']}", "CURL_FAILS": str(fails)},
+        "/up?full=1", statuses, seconds, "--property=User=myapp", "/srv/gunicorn", "app:wsgi",
+        env={"PATH": f"{bin_dir}:{os.environ['PATH']}", "CURL_FAILS": str(fails),
+             "CURL_STATUS": str(status)},
     )  # fmt: skip
 
 
@@ -190,7 +249,7 @@ def test_canary_answers_its_health_path_and_is_always_stopped(fake_systemd) -> N
     bin_dir, log = fake_systemd
     result = canary(bin_dir, "5", fails=3)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "ok\n"
+    assert result.stdout == "200 ok\n"
     calls = log.read_text().splitlines()
     assert calls[0] == (
         "systemd-run --quiet --unit=myapp-canary --collect --property=User=myapp"
@@ -212,6 +271,18 @@ def test_canary_that_never_answers_is_refused_with_the_last_error(fake_systemd) 
     assert "curl: (7) refused" in result.stderr
     assert time.monotonic() - started < 5
     assert log.read_text().splitlines()[-1] == "systemctl stop myapp-canary.service"
+
+
+@pytest.mark.parametrize(("status", "passes"), [(302, True), (404, True), (500, False)])
+def test_canary_passes_the_statuses_it_is_given(fake_systemd, status, passes) -> None:
+    """The default rule (anything below 500) lets a project with no health view through, and
+    never a server error."""
+    bin_dir, _ = fake_systemd
+    below_500 = ",".join(str(code) for code in range(200, 500))
+    result = canary(bin_dir, "1", fails=0, status=status, statuses=below_500)
+    assert (result.returncode == 0) is passes, result.stderr
+    if not passes:
+        assert f"the release answered /up?full=1 with {status}: ok" in result.stderr
 
 
 def worker(title: str, seconds: float) -> subprocess.Popen:

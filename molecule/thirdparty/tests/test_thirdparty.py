@@ -1,7 +1,13 @@
 """A project that is not the kit's own, deployed from git with only the kit's variables."""
 
+import sys
 import time
 import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+
+from djkit_probe import ansible_playbook
 
 
 def test_page_through_nginx_with_peer_auth_database(site) -> None:
@@ -18,12 +24,17 @@ def test_release_is_the_git_commit(host) -> None:
 
 
 def test_static_files_found_in_the_projects_own_settings(host, site) -> None:
-    # STATIC_URL /assets/ and STATIC_ROOT /var/www/shop/assets come from the project's
-    # settings, not from the kit: nginx must serve exactly those.
+    # STATIC_URL /assets/ and STATIC_ROOT src/collected come from the project's settings, not
+    # from the kit. The root inside the release is linked to the shared one, which nginx
+    # serves (the releases are closed to it).
     with host.sudo():
         site_conf = host.file("/etc/nginx/sites-available/shop.conf").content_string
+        link = host.file("/srv/shop/current/src/collected")
+        assert link.is_symlink
+        assert link.linked_to == "/srv/shop/shared/static"
+        assert host.file("/srv/shop/shared/static/shop/shop.css").exists
     assert "location /assets/ {" in site_conf
-    assert "alias /var/www/shop/assets/;" in site_conf
+    assert "alias /srv/shop/shared/static/;" in site_conf
     probe = uuid.uuid4().hex
     since = host.check_output("date '+%Y-%m-%d %H:%M:%S'")
     css = site.session().get(f"{site.base}/assets/shop/shop.css?probe={probe}", timeout=10)
@@ -38,3 +49,71 @@ def test_static_files_found_in_the_projects_own_settings(host, site) -> None:
 def test_code_is_read_only_for_the_app_user(host) -> None:
     result = host.run("sudo -u shop touch /srv/shop/current/src/config/hacked.py")
     assert result.rc != 0
+
+
+def test_the_kit_brings_the_gunicorn_the_project_lacks(host) -> None:
+    # requirements/prod.txt names no server: the kit installs its pinned Gunicorn (one of the
+    # releases with a control socket, which the sandbox lets it put in its runtime directory).
+    with host.sudo():
+        assert "gunicorn" not in host.file("/srv/shop/current/requirements/prod.txt").content_string
+        version = host.check_output(
+            "/srv/shop/current/.venv/bin/python -c "
+            "'import importlib.metadata as m; print(m.version(\"gunicorn\"))'"
+        )
+        workers = host.run(
+            "sudo -u shop /srv/shop/current/.venv/bin/gunicornc "
+            "-s /run/shop-gunicorn/gunicorn.ctl -c 'show workers'"
+        )
+        log = host.check_output("journalctl -u shop-gunicorn.service -o cat")
+    assert version == "27.0.1"
+    assert workers.rc == 0, workers.stderr
+    assert "Total:" in workers.stdout
+    assert "Control server error" not in log
+    assert "Read-only file system" not in log
+
+
+def test_uploads_to_a_media_root_inside_the_project_land_in_shared_media(host, site) -> None:
+    # MEDIA_ROOT src/uploads: linked to the shared media, where the app may write (its
+    # sandbox's writable path) and a later release finds the files again.
+    name = f"probe-{uuid.uuid4().hex}.txt"
+    with host.sudo():
+        assert host.file("/srv/shop/current/src/uploads").linked_to == "/srv/shop/shared/media"
+        saved = host.check_output(
+            'shop-manage shell -c "from django.core.files.base import ContentFile; '
+            "from django.core.files.storage import default_storage; "
+            f"print(default_storage.save('{name}', ContentFile(b'uploaded')))\""
+        ).splitlines()[-1]
+        assert host.file(f"/srv/shop/shared/media/{saved}").content_string == "uploaded"
+    response = site.session().get(f"{site.base}/uploads/{saved}", timeout=10)
+    assert response.status_code == 200
+    assert response.text == "uploaded"
+    unit = host.check_output("systemctl show -p ReadWritePaths --value shop-gunicorn.service")
+    assert "/srv/shop/shared/media" in unit.split()
+
+
+def test_a_new_commit_deploys_through_the_default_health_check_keeping_uploads(host, site):
+    # The project has no health view: the gate asks the site's root, where anything below 500
+    # passes. The new release links its roots again and finds the earlier upload.
+    name = f"kept-{uuid.uuid4().hex}.txt"
+    with host.sudo():
+        host.check_output(f"printf kept > /srv/shop/shared/media/{name}")
+        host.check_output("chown shop:www-data /srv/shop/shared/media/" + name)
+        host.check_output(
+            "cd /opt/upstream/shop && sed -i 's/The shop is open/The shop is open again/' "
+            "src/shop/templates/shop/index.html && git -c user.name=upstream "
+            "-c user.email=upstream@example.org commit -qam 'shop 1.1' && git push -q "
+            "/opt/upstream/shop.git HEAD:main"
+        )
+        commit = host.check_output("git -C /opt/upstream/shop.git rev-parse main")
+    result = ansible_playbook("deploy.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "go_live | Check the site's health through the web server" in result.stdout
+    with host.sudo():
+        assert (
+            host.check_output("readlink /srv/shop/current") == f"/srv/shop/releases/{commit[:12]}"
+        )
+        assert host.file("/srv/shop/current/src/uploads").linked_to == "/srv/shop/shared/media"
+    page = site.session().get(f"{site.base}/", timeout=10)
+    assert "The shop is open again" in page.text
+    kept = site.session().get(f"{site.base}/uploads/{name}", timeout=10)
+    assert (kept.status_code, kept.text) == (200, "kept")

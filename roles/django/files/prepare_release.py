@@ -141,7 +141,8 @@ def canary(ask: bool) -> dict:
             path, _, query = os.environ.get("DJKIT_CANARY_PATH", "/healthz").partition("?")
             line, body = health(application, path, query)
             result["status"] = int(line.split()[0]) if line[:1].isdigit() else 0
-            if result["status"] != 200:
+            passing = os.environ.get("DJKIT_CANARY_STATUSES", "200").split(",")
+            if str(result["status"]) not in passing:
                 said = body[:300].decode("utf-8", "replace").strip()
                 result["error"] = f"the release answered {path} with {line}: {said}"
     except Exception as exc:  # whatever keeps the release from loading or answering refuses it

@@ -1,6 +1,7 @@
 """A project laid out unlike the kit's sample: code under src/, requirements under
-requirements/, its own settings names, and STATIC_ROOT/MEDIA_ROOT/STATIC_URL fixed here
-rather than read from the environment. The kit must find and serve them anyway."""
+requirements/ (no server named), its own settings names, and STATIC_ROOT/MEDIA_ROOT inside
+the project (as Wagtail's template has them) and STATIC_URL fixed here rather than read from
+the environment. The kit must find and serve them anyway."""
 
 import os
 from pathlib import Path
@@ -23,7 +24,7 @@ DATABASES = {
 }
 USE_TZ = True
 STATIC_URL = "/assets/"
-STATIC_ROOT = "/var/www/shop/assets"
+STATIC_ROOT = BASE_DIR / "collected"
 MEDIA_URL = "/uploads/"
-MEDIA_ROOT = "/var/www/shop/uploads"
+MEDIA_ROOT = BASE_DIR / "uploads"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
