@@ -59,6 +59,8 @@ CASES: list[tuple[str, dict, str]] = [
     ("unknown source type", {"django_source_type": "svn"}, "django_source_type"),
     ("git source without repository", {"django_source_type": "git"}, "django_git_repo"),
     ("keeping zero releases", {"django_releases_kept": 0}, "django_releases_kept"),
+    ("release command as a string", {"django_release_commands": ["compress --force"]}, "django_release_commands"),
+    ("empty release command", {"django_release_commands": [[]]}, "django_release_commands"),
     ("zero client timeout", {"nginx_client_timeout": 0}, "nginx_client_timeout"),
     ("environment name with a space", {"django_environment": {"MY VAR": "x"}}, '"MY VAR"'),
     ("environment value with a quote", {"django_environment": {"GREETING": "it's"}}, '"GREETING"'),

@@ -1,5 +1,6 @@
 """A project that is not the kit's own, deployed from git with only the kit's variables."""
 
+import json
 import sys
 import time
 import uuid
@@ -117,3 +118,33 @@ def test_a_new_commit_deploys_through_the_default_health_check_keeping_uploads(h
     assert "The shop is open again" in page.text
     kept = site.session().get(f"{site.base}/uploads/{name}", timeout=10)
     assert (kept.status_code, kept.text) == (200, "kept")
+
+
+def test_a_failing_release_command_refuses_the_release_and_the_next_run_recovers(host, site):
+    with host.sudo():
+        live = host.check_output("readlink /srv/shop/current")
+        host.check_output(
+            "cd /opt/upstream/shop && sed -i 's/The shop is open again/The shop is open, 1.2/' "
+            "src/shop/templates/shop/index.html && git -c user.name=upstream "
+            "-c user.email=upstream@example.org commit -qam 'shop 1.2' && git push -q "
+            "/opt/upstream/shop.git HEAD:main"
+        )
+        commit = host.check_output("git -C /opt/upstream/shop.git rev-parse main")
+    failing = json.dumps({"django_release_commands": [["nosuchcommand"]]})
+    refused = ansible_playbook("deploy.yml", "-e", failing)
+    assert refused.returncode != 0, refused.stdout[-3000:]
+    assert "Run the release commands in the new release" in refused.stdout
+    assert "Unknown command: 'nosuchcommand'" in refused.stdout
+    with host.sudo():
+        assert host.check_output("readlink /srv/shop/current") == live
+    assert "The shop is open again" in site.session().get(f"{site.base}/", timeout=10).text
+    # The fix (the inventory's own commands): the same release is finished and goes live.
+    fixed = ansible_playbook("deploy.yml")
+    assert fixed.returncode == 0, fixed.stdout[-3000:]
+    assert "check --deploy --fail-level ERROR" in fixed.stdout
+    assert "System check identified" in fixed.stdout
+    with host.sudo():
+        assert (
+            host.check_output("readlink /srv/shop/current") == f"/srv/shop/releases/{commit[:12]}"
+        )
+    assert "The shop is open, 1.2" in site.session().get(f"{site.base}/", timeout=10).text

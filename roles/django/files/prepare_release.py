@@ -156,5 +156,9 @@ def canary(ask: bool) -> dict:
 collect_to_come = os.environ.get("DJKIT_COLLECT") == "1" and (
     not found["static_inputs"] or found["static_inputs"] != found["last_static_inputs"]
 )
-found["canary"] = canary(not collect_to_come) if os.environ.get("DJKIT_CANARY") == "1" else {}
+# Release commands after this boot (django_release_commands, e.g. offline compression): the
+# same, the health request waits for the canary Gunicorn after them.
+commands_to_come = os.environ.get("DJKIT_RELEASE_COMMANDS") == "1"
+ask = not (collect_to_come or commands_to_come)
+found["canary"] = canary(ask) if os.environ.get("DJKIT_CANARY") == "1" else {}
 print(json.dumps(found))
