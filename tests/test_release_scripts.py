@@ -36,6 +36,12 @@ def stub(bin_dir: Path, name: str, body: str) -> None:
     path.chmod(0o755)
 
 
+def pack(source: Path, release: Path) -> None:
+    """The source's archive beside the release's directory, as the role sends it."""
+    with tarfile.open(f"{release}.tar.gz", "w:gz") as tar:
+        tar.add(source, arcname=".")
+
+
 @pytest.fixture
 def deployment(tmp_path) -> tuple[Path, Path]:
     """A deployment root with the archive of a release beside its directory."""
@@ -47,8 +53,7 @@ def deployment(tmp_path) -> tuple[Path, Path]:
     (source / "requirements.txt").write_text("")
     (source / "proj" / "views.py").write_text("ANSWER = 42\n")
     release = root / "releases" / "abc123"
-    with tarfile.open(f"{release}.tar.gz", "w:gz") as tar:
-        tar.add(source, arcname=".")
+    pack(source, release)
     return root, release
 
 
@@ -89,9 +94,7 @@ def test_a_release_whose_virtualenv_exists_is_finished_at_once(deployment) -> No
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
     Path(venv, ".djkit-complete").write_text("older\n")
     # Packed again: the first unpack removed the archive.
-    source = root.parent / "source"
-    with tarfile.open(f"{release}.tar.gz", "w:gz") as tar:
-        tar.add(source, arcname=".")
+    pack(root.parent / "source", release)
     again = unpack(root, release)
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout) == {"venv": venv, "complete": True}
@@ -127,7 +130,7 @@ def test_the_kits_servers_are_installed_unless_the_project_provides_them(
         wheel(wheels, "probeserver", version)
     source = tmp_path / "source"
     (source / "requirements.txt").write_text(f"probeserver=={project_pin}\n" if project_pin else "")
-    tar_again(source, release)
+    pack(source, release)
     env = {"DJKIT_SERVER_REQUIREMENTS": "probeserver==2.0", "PIP_NO_INDEX": "1",
            "PIP_FIND_LINKS": str(wheels), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}  # fmt: skip
     found = json.loads(unpack(root, release, env=env).stdout)
@@ -142,14 +145,9 @@ def test_the_kits_servers_are_installed_unless_the_project_provides_them(
     assert version == (project_pin or "2.0")
     assert ("installing what the requirements do not provide" in built.stdout) is not project_pin
     # Another pin of the kit's servers is another virtualenv.
-    tar_again(source, release)
+    pack(source, release)
     other = unpack(root, release, env={**env, "DJKIT_SERVER_REQUIREMENTS": "probeserver==1.0"})
     assert json.loads(other.stdout)["venv"] != found["venv"]
-
-
-def tar_again(source: Path, release: Path) -> None:
-    with tarfile.open(f"{release}.tar.gz", "w:gz") as tar:
-        tar.add(source, arcname=".")
 
 
 def test_requirements_missing_from_the_release_is_named(deployment) -> None:
