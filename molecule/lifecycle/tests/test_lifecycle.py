@@ -220,6 +220,43 @@ def test_rollback_says_which_release_is_live(host, site) -> None:
     assert '<p id="mark">v2</p>' in site.session().get(f"{site.base}/", timeout=10).text
 
 
+def test_failed_first_deploy_leaves_a_server_the_next_run_converges(host, site, tmp_path) -> None:
+    # A server with no live release yet, whose first release cannot serve (its WSGI module
+    # raises; manage.py still works): refused before it is linked.
+    with host.sudo():
+        host.check_output(f"rm /srv/{APP}/current")
+    broken = release_copy(tmp_path, "v-first-broken")
+    wsgi = broken / "myproject/wsgi.py"
+    wsgi.write_text(wsgi.read_text() + '\nraise RuntimeError("v-first-broken cannot serve")\n')
+    result = ansible_playbook("site.yml", "-e", f"django_source_path={broken}")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "v-first-broken cannot serve" in output, output[-3000:]
+    with host.sudo():
+        assert not host.file(f"/srv/{APP}/current").exists
+        # The release just built (the newest directory), never linked.
+        built = host.check_output(f"ls -t /srv/{APP}/releases").split()
+        assert not host.file(f"/srv/{APP}/releases/{built[0]}/.djkit-live").exists
+        # What the kit did before the release was tried first: `current` linked to it, never
+        # gone live, the services failed on it. The next run after the fix must converge.
+        host.check_output(f"ln -sfn /srv/{APP}/releases/{built[0]} /srv/{APP}/current")
+        host.check_output(f"systemctl stop {APP}-gunicorn.service {APP}-uvicorn.service")
+    fixed = release_copy(tmp_path, "v-first-fixed")
+    result = ansible_playbook("site.yml", "-e", f"django_source_path={fixed}")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert task_outcome(result.stdout, "confirm | Mark the first release as having gone live") == (
+        "changed"
+    ), result.stdout[-3000:]
+    live = live_release(host)
+    assert live != built[0]
+    with host.sudo():
+        assert host.file(f"/srv/{APP}/releases/{live}/.djkit-live").exists
+        assert not host.file(f"/srv/{APP}/releases/{built[0]}/.djkit-live").exists
+        for unit in ("gunicorn", "uvicorn"):
+            assert host.service(f"{APP}-{unit}.service").is_running, unit
+    assert '<p id="mark">v-first-fixed</p>' in site.session().get(f"{site.base}/", timeout=10).text
+
+
 def test_static_change_is_collected_and_a_later_code_change_is_not(host, site, tmp_path) -> None:
     href_before, _ = served_css(site)
     source = release_copy(tmp_path, "v6-static")
