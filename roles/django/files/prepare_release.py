@@ -28,6 +28,25 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
 
+# Settings the kit cannot serve refuse the release before migrate changes anything.
+_module = os.environ.get("DJKIT_PROJECT_SETTINGS") or os.environ.get("DJANGO_SETTINGS_MODULE")
+if os.environ.get("DJKIT_STATIC_REQUIRED") == "1" and not settings.STATIC_ROOT:
+    sys.exit(
+        f"STATIC_ROOT is not set in {_module}: collectstatic has nowhere to put the files nginx"
+        " serves. Set it in the project's settings (e.g. STATIC_ROOT ="
+        ' os.environ.get("DJANGO_STATIC_ROOT"), which the kit sets), or turn on'
+        " django_settings_overlay (the kit's overlay sets it), or set django_collectstatic: false"
+        " if the project serves no static files. Nothing was migrated; the live release, if any,"
+        " keeps serving."
+    )
+if str(settings.STATIC_URL or "") in ("", "/"):
+    sys.exit(
+        f"STATIC_URL is {str(settings.STATIC_URL or '')!r} in {_module}: nginx would serve static"
+        " files at the site's root, in front of the app. Set STATIC_URL to a prefix such as"
+        ' "/static/" (or turn on django_settings_overlay). Nothing was migrated; the live'
+        " release, if any, keeps serving."
+    )
+
 migrated = ""
 if os.environ.get("DJKIT_MIGRATE") == "1":
     said = io.StringIO()
