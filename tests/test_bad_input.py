@@ -61,6 +61,8 @@ CASES: list[tuple[str, dict, str]] = [
     ("keeping zero releases", {"django_releases_kept": 0}, "django_releases_kept"),
     ("release command as a string", {"django_release_commands": ["compress --force"]}, "django_release_commands"),
     ("empty release command", {"django_release_commands": [[]]}, "django_release_commands"),
+    ("hook at an unknown point", {"django_hooks": {"before_deploy": "/etc/hostname"}}, "django_hooks must map"),
+    ("hook file missing", {"django_hooks": {"after_switch": "/nonexistent/hook.yml"}}, "django_hooks must map"),
     ("zero client timeout", {"nginx_client_timeout": 0}, "nginx_client_timeout"),
     ("environment name with a space", {"django_environment": {"MY VAR": "x"}}, '"MY VAR"'),
     ("environment value with a quote", {"django_environment": {"GREETING": "it's"}}, '"GREETING"'),

@@ -1,6 +1,7 @@
 """A project that is not the kit's own, deployed from git with only the kit's variables."""
 
 import json
+import re
 import sys
 import time
 import uuid
@@ -120,6 +121,18 @@ def test_a_new_commit_deploys_through_the_default_health_check_keeping_uploads(h
     assert (kept.status_code, kept.text) == (200, "kept")
 
 
+def test_hooks_ran_at_their_points_of_each_deploy(host) -> None:
+    # The first release (site.yml: nothing live before), then the new commit (deploy.yml).
+    with host.sudo():
+        noted = host.file("/srv/shop/shared/hooks.log").content_string.splitlines()
+        first = host.check_output("git -C /opt/upstream/shop.git rev-parse main~1")[:12]
+        second = host.check_output("git -C /opt/upstream/shop.git rev-parse main")[:12]
+    points = ["before_build", "after_build", "before_switch", "after_switch"]
+    assert noted == [f"{point} {first} " for point in points] + [
+        f"{point} {second} {first}" for point in points
+    ], noted
+
+
 def test_a_failing_release_command_refuses_the_release_and_the_next_run_recovers(host, site):
     with host.sudo():
         live = host.check_output("readlink /srv/shop/current")
@@ -148,3 +161,90 @@ def test_a_failing_release_command_refuses_the_release_and_the_next_run_recovers
             host.check_output("readlink /srv/shop/current") == f"/srv/shop/releases/{commit[:12]}"
         )
     assert "The shop is open, 1.2" in site.session().get(f"{site.base}/", timeout=10).text
+
+
+# Last: the server's app becomes a Wagtail site, as `wagtail start` made it (prepare.yml):
+# its production settings keep SQLite, set no SECRET_KEY nor ALLOWED_HOSTS, and keep both
+# roots inside the project. The overlay makes it a production site; nothing of it is edited.
+WAGTAIL = {
+    "django_git_repo": "/opt/upstream/mysite.git",
+    "django_project_dir": ".",
+    "django_requirements_file": "requirements.txt",
+    "django_settings_module": "mysite.settings.production",
+    "django_wsgi_application": "mysite.wsgi:application",
+    "django_settings_overlay": True,
+    "django_release_commands": [["check", "--deploy", "--fail-level", "WARNING"]],
+}
+
+
+def upstream_commit(host, command: str, message: str) -> str:
+    with host.sudo():
+        host.check_output(
+            f"cd /opt/upstream/mysite && {command} && git -c user.name=upstream "
+            f"-c user.email=upstream@example.org commit -qam '{message}' && "
+            "git push -q /opt/upstream/mysite.git HEAD:main"
+        )
+        return host.check_output("git -C /opt/upstream/mysite.git rev-parse main")
+
+
+def static_links(session, url: str) -> set[str]:
+    page = session.get(url, timeout=10)
+    assert page.status_code == 200, f"{url} answered {page.status_code}"
+    return set(re.findall(r'(?:href|src)="(/static/[^"?#]+)', page.text))
+
+
+def test_a_wagtail_site_deploys_unmodified_after_a_failed_first_deploy(host, site) -> None:
+    # This server's first deploy of the site: no release live, the shop's services stopped.
+    with host.sudo():
+        host.check_output("rm /srv/shop/current")
+        host.check_output("systemctl stop shop-gunicorn.service")
+    # Upstream's first commit names a requirement that cannot be installed.
+    upstream_commit(host, "echo djkit-no-such-distribution==1.0 >> requirements.txt", "typo")
+    failed = ansible_playbook("site.yml", "-e", json.dumps(WAGTAIL))
+    assert failed.returncode != 0
+    assert "djkit-no-such-distribution" in failed.stdout + failed.stderr, failed.stdout[-3000:]
+    with host.sudo():
+        assert not host.file("/srv/shop/current").exists
+    # The fix, and the next run: no new server.
+    commit = upstream_commit(host, "sed -i '/djkit-no-such-distribution/d' requirements.txt", "fix")
+    deployed = ansible_playbook("site.yml", "-e", json.dumps(WAGTAIL))
+    assert deployed.returncode == 0, deployed.stdout[-3000:]
+    again = ansible_playbook("site.yml", "-e", json.dumps(WAGTAIL))
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert re.search(r"djkit-thirdparty\s*: ok=\d+\s+changed=0\s", again.stdout), again.stdout[
+        -2000:
+    ]
+    # check --deploy at WARNING level, run by the release command, passed; its output shown.
+    assert "check --deploy --fail-level WARNING" in deployed.stdout
+    assert "System check identified no issues" in deployed.stdout, deployed.stdout[-3000:]
+    with host.sudo():
+        assert (
+            host.check_output("readlink /srv/shop/current") == f"/srv/shop/releases/{commit[:12]}"
+        )
+        for root in ("static", "media"):
+            link = host.file(f"/srv/shop/current/{root}")
+            assert link.is_symlink, root
+            assert link.linked_to == f"/srv/shop/shared/{root}", root
+    session = site.session()
+    home = session.get(f"{site.base}/", timeout=10)
+    assert home.status_code == 200
+    assert "Welcome to your new Wagtail site" in home.text
+    links = static_links(session, f"{site.base}/") | static_links(
+        session, f"{site.base}/admin/login/"
+    )
+    assert any(link.startswith("/static/wagtailadmin/") for link in links), links
+    for link in sorted(links):
+        assert session.get(f"{site.base}{link}", timeout=10).status_code == 200, link
+    # An upload through Django's storage lands in shared media, served by nginx, and is
+    # still there after a code-only redeploy of a new upstream commit.
+    with host.sudo():
+        saved = host.check_output(
+            '/usr/local/bin/shop-manage shell -c "from django.core.files.base import '
+            "ContentFile; from django.core.files.storage import default_storage as s; "
+            "print(s.save('documents/kept.txt', ContentFile(b'kept')))\""
+        ).splitlines()[-1]
+        assert host.file(f"/srv/shop/shared/media/{saved}").exists
+    upstream_commit(host, "echo '# 1.1' >> mysite/settings/base.py", "mysite 1.1")
+    redeployed = ansible_playbook("deploy.yml", "-e", json.dumps(WAGTAIL))
+    assert redeployed.returncode == 0, redeployed.stdout[-3000:]
+    assert session.get(f"{site.base}/media/{saved}", timeout=10).text == "kept"
