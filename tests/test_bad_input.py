@@ -185,7 +185,11 @@ def test_unsupported_platform_is_refused_naming_what_is_supported(results) -> No
     # This machine is a container without systemd: not a server the kit supports.
     run = results["platform"]
     assert run.returncode != 0
-    assert "supports servers running systemd with Debian 12 or later or Ubuntu 22.04" in run.stdout
+    assert (
+        "supports servers running systemd with Debian 12 or 13 or Ubuntu 22.04 or 24.04"
+        in run.stdout
+    )
+    assert "common_allow_unsupported_release" in run.stdout
 
 
 def test_there_are_at_least_twenty_cases() -> None:

@@ -46,8 +46,8 @@ def render_readme(role_dir: Path) -> str:
     # One list for the whole kit: what common's platform check accepts.
     common_vars = yaml.safe_load((role_dir.parent / "common/vars/main.yml").read_text())
     platforms = ", ".join(
-        f"{name} {oldest} or later"
-        for name, oldest in common_vars["__common_supported_releases"].items()
+        f"{name} {' and '.join(releases)}"
+        for name, releases in common_vars["__common_supported_releases"].items()
     )
     needs = ", ".join(f"`{dep}`" for dep in deps) or "no other role"
     return (
