@@ -6,7 +6,7 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from myapp.forms import NoteForm, UploadForm
 from myapp.models import Note, Upload
@@ -52,9 +52,10 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Database reachable? Touches neither the session nor the CSRF cookie."""
+    """Database reachable? Touches neither the session nor the CSRF cookie. GET or HEAD
+    (monitors and load balancers often ask with HEAD)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

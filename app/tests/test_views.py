@@ -51,6 +51,13 @@ def test_healthz_reports_the_database_and_sets_no_cookie(client: Client) -> None
     assert "no-cache" in response["Cache-Control"]
 
 
+def test_healthz_answers_head_too_and_refuses_writes(client: Client) -> None:
+    head = client.head("/healthz")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert client.post("/healthz").status_code == 405
+
+
 def test_healthz_fails_when_the_database_is_down(client: Client) -> None:
     real_port = connection.settings_dict["PORT"]
     connection.close()

@@ -216,3 +216,46 @@ def record(name: str, **values: object) -> None:
     with (ARTIFACTS / "measurements.jsonl").open("a") as out:
         out.write(line + "\n")
     print(line)
+
+
+def chromium():
+    """Headless Chromium (the controller's Debian package) that accepts the self-signed
+    certificate."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium fetch a browser
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1024,768",
+    ):
+        options.add_argument(arg)
+    options.accept_insecure_certs = True
+    return webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+
+
+def screenshot_styled(url: str, name: str) -> str:
+    """Loads `url` in headless Chromium, saves artifacts/<name>.png, and returns the body's
+    computed font family (the browser's default serif when no stylesheet applied)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = chromium()
+    try:
+        driver.get(url)
+        WebDriverWait(driver, 15).until(
+            lambda d: d.execute_script("return document.readyState") == "complete"
+        )
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+        return driver.execute_script("return getComputedStyle(document.body).fontFamily")
+    finally:
+        driver.quit()

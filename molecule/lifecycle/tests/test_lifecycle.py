@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from djkit_probe import Load, ansible_playbook, record, release_copy, site_for
+from djkit_probe import Load, ansible_playbook, record, release_copy, screenshot_styled, site_for
 
 APP = "myapp"
 
@@ -719,6 +719,8 @@ def test_a_startproject_project_deploys_with_the_settings_overlay(host, site, tm
     assert any(link.endswith(".css") for link in links), links
     for link in links:
         assert session.get(f"{site.base}{link}", timeout=10).status_code == 200, link
+    family = screenshot_styled(f"{site.base}/admin/login/", "startproject-admin-login")
+    assert "Times" not in family, family
     manage = f"/usr/local/bin/{APP}-manage"
     with host.sudo():
         checked = host.run(f"{manage} check --deploy --fail-level WARNING")

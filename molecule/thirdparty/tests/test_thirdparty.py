@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
-from djkit_probe import ansible_playbook
+from djkit_probe import ansible_playbook, screenshot_styled
 
 
 def test_page_through_nginx_with_peer_auth_database(site) -> None:
@@ -235,6 +235,9 @@ def test_a_wagtail_site_deploys_unmodified_after_a_failed_first_deploy(host, sit
     assert any(link.startswith("/static/wagtailadmin/") for link in links), links
     for link in sorted(links):
         assert session.get(f"{site.base}{link}", timeout=10).status_code == 200, link
+    # As a person sees it: the admin's login page styled (not the browser's default serif).
+    family = screenshot_styled(f"{site.base}/admin/login/", "wagtail-admin-login")
+    assert "Times" not in family, family
     # An upload through Django's storage lands in shared media, served by nginx, and is
     # still there after a code-only redeploy of a new upstream commit.
     with host.sudo():
