@@ -4,13 +4,12 @@ each other's releases, as deploys do."""
 import json
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from djkit_probe import Load, ansible_playbook, record, release_copy, screenshot_styled, site_for
+from djkit_probe import Load, ansible_playbook, record, release_copy, site_for
 
 APP = "myapp"
 
@@ -672,68 +671,3 @@ def test_restart_of_the_whole_server(host, name, site) -> None:
         "from myapp.models import Note; print(Note.objects.count())",
     )
     assert int(count.splitlines()[-1]) == rows
-
-
-# Last: it replaces the sample app with another project.
-def test_a_startproject_project_deploys_with_the_settings_overlay(host, site, tmp_path) -> None:
-    # `django-admin startproject` as it comes (DEBUG on, SQLite, no STATIC_ROOT), plus the
-    # requirements file every project needs to name its Django.
-    import django
-
-    project = tmp_path / "startproject"
-    project.mkdir()
-    subprocess.run(
-        [sys.executable, "-m", "django", "startproject", "proj", str(project)], check=True
-    )
-    (project / "requirements.txt").write_text(f"Django=={django.__version__}\n")
-    # A server about to get its first release: none live, its services stopped.
-    with host.sudo():
-        host.check_output(f"rm /srv/{APP}/current")
-        host.check_output(f"systemctl stop {APP}-gunicorn.service {APP}-uvicorn.service")
-    names = {
-        "django_source_path": str(project),
-        "django_settings_module": "proj.settings",
-        "django_wsgi_application": "proj.wsgi:application",
-        "django_asgi_application": "proj.asgi:application",
-        "django_healthcheck_url": "https://127.0.0.1:443/admin/login/",
-        "django_healthcheck_statuses": [200],
-    }
-    refused = ansible_playbook("site.yml", "-e", json.dumps(names))
-    output = refused.stdout + refused.stderr
-    assert refused.returncode != 0
-    assert "STATIC_ROOT is not set in proj.settings" in output, output[-3000:]
-    assert "django_settings_overlay" in output
-    with host.sudo():
-        assert not host.file(f"/srv/{APP}/current").exists
-
-    overlay = {**names, "django_settings_overlay": True}
-    result = ansible_playbook("site.yml", "-e", json.dumps(overlay))
-    assert result.returncode == 0, result.stdout[-3000:]
-    again = ansible_playbook("site.yml", "-e", json.dumps(overlay))
-    assert again.returncode == 0, again.stdout[-3000:]
-    assert re.search(r"djkit-life\s*: ok=\d+\s+changed=0\s", again.stdout), again.stdout[-2000:]
-    session = site.session()
-    login = session.get(f"{site.base}/admin/login/", timeout=10)
-    assert login.status_code == 200, login.text[:500]
-    links = set(re.findall(r'(?:href|src)="(/static/[^"]+)"', login.text))
-    assert any(link.endswith(".css") for link in links), links
-    for link in links:
-        assert session.get(f"{site.base}{link}", timeout=10).status_code == 200, link
-    family = screenshot_styled(f"{site.base}/admin/login/", "startproject-admin-login")
-    assert "Times" not in family, family
-    manage = f"/usr/local/bin/{APP}-manage"
-    with host.sudo():
-        checked = host.run(f"{manage} check --deploy --fail-level WARNING")
-        assert checked.rc == 0, checked.stdout + checked.stderr
-        saved = host.check_output(
-            f'{manage} shell -c "from django.core.files.base import ContentFile; '
-            "from django.core.files.storage import default_storage as s; "
-            "print(s.save('overlay/upload.txt', ContentFile(b'uploaded')))\""
-        ).splitlines()[-1]
-        assert host.file(f"/srv/{APP}/shared/media/{saved}").exists
-        engine = host.check_output(
-            f'{manage} shell -c "from django.db import connection; print(connection.vendor)"'
-        )
-    assert engine.splitlines()[-1] == "postgresql"
-    assert session.get(f"{site.base}/media/{saved}", timeout=10).text == "uploaded"
-    record("startproject with the overlay: check --deploy", output=checked.stdout.strip())

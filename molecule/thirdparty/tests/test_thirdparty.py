@@ -2,6 +2,7 @@
 
 import json
 import re
+import subprocess
 import sys
 import time
 import uuid
@@ -9,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
-from djkit_probe import ansible_playbook, screenshot_styled
+from djkit_probe import ansible_playbook, record, screenshot_styled
 
 
 def test_page_through_nginx_with_peer_auth_database(site) -> None:
@@ -251,3 +252,72 @@ def test_a_wagtail_site_deploys_unmodified_after_a_failed_first_deploy(host, sit
     redeployed = ansible_playbook("deploy.yml", "-e", json.dumps(WAGTAIL))
     assert redeployed.returncode == 0, redeployed.stdout[-3000:]
     assert session.get(f"{site.base}/media/{saved}", timeout=10).text == "kept"
+
+
+# After the Wagtail site: the server's app becomes a project fresh from startproject.
+def test_a_startproject_project_deploys_with_the_settings_overlay(host, site, tmp_path) -> None:
+    # `django-admin startproject` as it comes (DEBUG on, SQLite, no STATIC_ROOT), plus the
+    # requirements file every project needs to name its Django.
+    import django
+
+    project = tmp_path / "startproject"
+    project.mkdir()
+    subprocess.run(
+        [sys.executable, "-m", "django", "startproject", "proj", str(project)], check=True
+    )
+    (project / "requirements.txt").write_text(f"Django=={django.__version__}\n")
+    # A server about to get its first release: none live, its services stopped.
+    with host.sudo():
+        host.check_output("rm /srv/shop/current")
+        host.check_output("systemctl stop shop-gunicorn.service")
+    names = {
+        "django_source_path": str(project),
+        "django_settings_module": "proj.settings",
+        "django_wsgi_application": "proj.wsgi:application",
+        "django_project_dir": ".",
+        "django_requirements_file": "requirements.txt",
+        "django_source_type": "local",
+        "django_healthcheck_url": "https://127.0.0.1:443/admin/login/",
+        "django_healthcheck_statuses": [200],
+    }
+    refused = ansible_playbook("site.yml", "-e", json.dumps(names))
+    output = refused.stdout + refused.stderr
+    assert refused.returncode != 0
+    assert "STATIC_ROOT is not set in proj.settings" in output, output[-3000:]
+    assert "django_settings_overlay" in output
+    with host.sudo():
+        assert not host.file("/srv/shop/current").exists
+
+    overlay = {**names, "django_settings_overlay": True}
+    result = ansible_playbook("site.yml", "-e", json.dumps(overlay))
+    assert result.returncode == 0, result.stdout[-3000:]
+    again = ansible_playbook("site.yml", "-e", json.dumps(overlay))
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert re.search(r"djkit-thirdparty\s*: ok=\d+\s+changed=0\s", again.stdout), again.stdout[
+        -2000:
+    ]
+    session = site.session()
+    login = session.get(f"{site.base}/admin/login/", timeout=10)
+    assert login.status_code == 200, login.text[:500]
+    links = set(re.findall(r'(?:href|src)="(/static/[^"]+)"', login.text))
+    assert any(link.endswith(".css") for link in links), links
+    for link in links:
+        assert session.get(f"{site.base}{link}", timeout=10).status_code == 200, link
+    family = screenshot_styled(f"{site.base}/admin/login/", "startproject-admin-login")
+    assert "Times" not in family, family
+    manage = "/usr/local/bin/shop-manage"
+    with host.sudo():
+        checked = host.run(f"{manage} check --deploy --fail-level WARNING")
+        assert checked.rc == 0, checked.stdout + checked.stderr
+        saved = host.check_output(
+            f'{manage} shell -c "from django.core.files.base import ContentFile; '
+            "from django.core.files.storage import default_storage as s; "
+            "print(s.save('overlay/upload.txt', ContentFile(b'uploaded')))\""
+        ).splitlines()[-1]
+        assert host.file(f"/srv/shop/shared/media/{saved}").exists
+        engine = host.check_output(
+            f'{manage} shell -c "from django.db import connection; print(connection.vendor)"'
+        )
+    assert engine.splitlines()[-1] == "postgresql"
+    assert session.get(f"{site.base}/media/{saved}", timeout=10).text == "uploaded"
+    record("startproject with the overlay: check --deploy", output=checked.stdout.strip())
