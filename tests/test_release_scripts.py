@@ -101,12 +101,13 @@ def test_a_release_whose_virtualenv_exists_is_finished_at_once(deployment) -> No
     assert (release / ".djkit-release").read_text() == "abc123\n"
 
 
-def wheel(directory: Path, name: str, version: str) -> None:
+def wheel(directory: Path, name: str, version: str, requires_python: str = "") -> None:
     """A pure-Python wheel of `name`, for pip to install from `directory` with no index."""
     dist = f"{name}-{version}.dist-info"
+    needs = f"Requires-Python: {requires_python}\n" if requires_python else ""
     files = {
         f"{name}/__init__.py": f"VERSION = {version!r}\n",
-        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{needs}",
         f"{dist}/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     record = []
@@ -153,6 +154,43 @@ def test_the_kits_servers_are_installed_unless_the_project_provides_them(
     pack(source, release)
     other = unpack(root, release, env={**env, "DJKIT_SERVER_REQUIREMENTS": "probeserver==1.0"})
     assert json.loads(other.stdout)["venv"] != found["venv"]
+
+
+# A requirement with releases only for a newer Python (Django 6 on Python 3.11): pip's own
+# error, then the kit's, naming the server's Python and the way out. Both ways pip learns it:
+# an index's data-requires-python, or the package's own metadata.
+@pytest.mark.parametrize("source", ["index", "metadata"])
+def test_a_requirement_for_a_newer_python_is_named_with_the_servers_python(
+    deployment, tmp_path, source
+) -> None:
+    root, release = deployment
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    wheel(wheels, "probefuture", "1.0", requires_python=">=99")
+    env = {"PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    if source == "index":
+        page = tmp_path / "simple/probefuture"
+        page.mkdir(parents=True)
+        page.joinpath("index.html").write_text(
+            f'<a href="file://{wheels}/probefuture-1.0-py3-none-any.whl" '
+            'data-requires-python="&gt;=99">probefuture-1.0-py3-none-any.whl</a>\n'
+        )
+        env |= {"PIP_INDEX_URL": f"file://{tmp_path}/simple"}
+    else:
+        env |= {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels)}
+    source_dir = tmp_path / "source"
+    (source_dir / "requirements.txt").write_text("probefuture==1.0\n")
+    pack(source_dir, release)
+    found = json.loads(unpack(root, release, env=env).stdout)
+    built = run(
+        str(FILES / "djkit-release"), "venv", str(release), GROUP, found["venv"],
+        str(release / "requirements.txt"), sys.executable, "abc123", env=env,
+    )  # fmt: skip
+    assert built.returncode == 1
+    here = "{}.{}".format(*sys.version_info[:2])
+    assert f"no release of it that they allow runs on this server's Python {here}" in built.stderr
+    assert "probefuture" in built.stderr.splitlines()[-1]
+    assert ">=99" in built.stderr.splitlines()[-1]
 
 
 def test_requirements_missing_from_the_release_is_named(deployment) -> None:
