@@ -101,6 +101,14 @@ def test_a_release_whose_virtualenv_exists_is_finished_at_once(deployment) -> No
     assert (release / ".djkit-release").read_text() == "abc123\n"
 
 
+@pytest.fixture
+def wheels(tmp_path) -> Path:
+    """A directory for wheel() to write into, pip's --find-links."""
+    directory = tmp_path / "wheels"
+    directory.mkdir()
+    return directory
+
+
 def wheel(directory: Path, name: str, version: str, requires_python: str = "") -> None:
     """A pure-Python wheel of `name`, for pip to install from `directory` with no index."""
     dist = f"{name}-{version}.dist-info"
@@ -120,27 +128,32 @@ def wheel(directory: Path, name: str, version: str, requires_python: str = "") -
             whl.writestr(path, text)
 
 
-# The kit's entry names an alternative (as the database driver's does: psycopg or psycopg2):
-# either distribution in the project's requirements provides it.
-@pytest.mark.parametrize("project_has", [None, "probeserver==1.0", "probealt==1.0"])
-def test_the_kits_servers_are_installed_unless_the_project_provides_them(
-    deployment, tmp_path, project_has
-) -> None:
-    root, release = deployment
-    wheels = tmp_path / "wheels"
-    wheels.mkdir()
-    for name, version in (("probeserver", "1.0"), ("probeserver", "2.0"), ("probealt", "1.0")):
-        wheel(wheels, name, version)
-    source = tmp_path / "source"
-    (source / "requirements.txt").write_text(f"{project_has}\n" if project_has else "")
+def build(root: Path, release: Path, source: Path, env: dict) -> tuple[dict, object]:
+    """The source packed as the release's archive, unpacked, and its virtualenv built with
+    `env`: what unpack printed, and the venv step's result."""
     pack(source, release)
-    env = {"DJKIT_SERVER_REQUIREMENTS": "probeserver==2.0|probealt", "PIP_NO_INDEX": "1",
-           "PIP_FIND_LINKS": str(wheels), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}  # fmt: skip
     found = json.loads(unpack(root, release, env=env).stdout)
     built = run(
         str(FILES / "djkit-release"), "venv", str(release), GROUP, found["venv"],
         str(release / "requirements.txt"), sys.executable, "abc123", env=env,
     )  # fmt: skip
+    return found, built
+
+
+# The kit's entry names an alternative (as the database driver's does: psycopg or psycopg2):
+# either distribution in the project's requirements provides it.
+@pytest.mark.parametrize("project_has", [None, "probeserver==1.0", "probealt==1.0"])
+def test_the_kits_servers_are_installed_unless_the_project_provides_them(
+    deployment, tmp_path, wheels, project_has
+) -> None:
+    root, release = deployment
+    for name, version in (("probeserver", "1.0"), ("probeserver", "2.0"), ("probealt", "1.0")):
+        wheel(wheels, name, version)
+    source = tmp_path / "source"
+    (source / "requirements.txt").write_text(f"{project_has}\n" if project_has else "")
+    env = {"DJKIT_SERVER_REQUIREMENTS": "probeserver==2.0|probealt", "PIP_NO_INDEX": "1",
+           "PIP_FIND_LINKS": str(wheels), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}  # fmt: skip
+    found, built = build(root, release, source, env)
     assert built.returncode == 0, built.stderr
     version = run(
         f"{found['venv']}/bin/python", "-c",
@@ -161,11 +174,9 @@ def test_the_kits_servers_are_installed_unless_the_project_provides_them(
 # an index's data-requires-python, or the package's own metadata.
 @pytest.mark.parametrize("source", ["index", "metadata"])
 def test_a_requirement_for_a_newer_python_is_named_with_the_servers_python(
-    deployment, tmp_path, source
+    deployment, tmp_path, wheels, source
 ) -> None:
     root, release = deployment
-    wheels = tmp_path / "wheels"
-    wheels.mkdir()
     wheel(wheels, "probefuture", "1.0", requires_python=">=99")
     env = {"PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     if source == "index":
@@ -180,12 +191,7 @@ def test_a_requirement_for_a_newer_python_is_named_with_the_servers_python(
         env |= {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels)}
     source_dir = tmp_path / "source"
     (source_dir / "requirements.txt").write_text("probefuture==1.0\n")
-    pack(source_dir, release)
-    found = json.loads(unpack(root, release, env=env).stdout)
-    built = run(
-        str(FILES / "djkit-release"), "venv", str(release), GROUP, found["venv"],
-        str(release / "requirements.txt"), sys.executable, "abc123", env=env,
-    )  # fmt: skip
+    _, built = build(root, release, source_dir, env)
     assert built.returncode == 1
     here = "{}.{}".format(*sys.version_info[:2])
     assert f"no release of it that they allow runs on this server's Python {here}" in built.stderr
