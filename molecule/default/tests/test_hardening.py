@@ -174,6 +174,7 @@ def test_firewall_admits_ssh_and_web_only(host, hostvars) -> None:
     try:
         time.sleep(1)
         assert "policy drop" in ruleset
+        assert "udp sport 547 udp dport 546 accept" in ruleset, "DHCPv6 replies dropped"
         assert reachable(peer, address, 443), "control: 443 closed to the peer"
         assert not reachable(peer, address, 9999), "port 9999 reachable from the peer"
         assert reachable(host, "127.0.0.1", 9999), "control: no listener"
