@@ -101,6 +101,8 @@ def test_the_overlay_fills_in_what_startproject_leaves_for_development(project) 
     # web server's choice, silenced; the project's own settings are all still there.
     assert found["SILENCED_SYSTEM_CHECKS"] == ["security.W005", "security.W021"]
     assert "django.contrib.admin" in found["INSTALLED_APPS"]
+    # SQLite replaced by PostgreSQL: PostgreSQL's fields and indexes need its app.
+    assert found["INSTALLED_APPS"][-1] == "django.contrib.postgres"
 
 
 def test_what_the_project_sets_for_production_stays(project) -> None:
@@ -119,12 +121,14 @@ def test_what_the_project_sets_for_production_stays(project) -> None:
     )
     found = settings(
         env, "SECRET_KEY", "ALLOWED_HOSTS", "STATIC_ROOT", "DATABASES", "SECURE_HSTS_SECONDS",
+        "INSTALLED_APPS",
         "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD", "SILENCED_SYSTEM_CHECKS",
     )  # fmt: skip
     assert found["SECRET_KEY"] == "p" * 60
     assert found["ALLOWED_HOSTS"] == ["proj.example", "example.org", "www.example.org"]
     assert found["STATIC_ROOT"] == "/var/www/proj"
     assert found["DATABASES"]["default"]["NAME"] == "proj"
+    assert "django.contrib.postgres" not in found["INSTALLED_APPS"]
     assert (found["SECURE_HSTS_SECONDS"], found["SECURE_HSTS_INCLUDE_SUBDOMAINS"]) == (600, True)
     assert found["SECURE_HSTS_PRELOAD"] is True
     assert found["SILENCED_SYSTEM_CHECKS"] == ["admin.W411"]

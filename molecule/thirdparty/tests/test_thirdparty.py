@@ -197,7 +197,7 @@ def static_links(session, url: str) -> set[str]:
 def test_a_wagtail_site_deploys_unmodified_after_a_failed_first_deploy(host, site) -> None:
     # This server's first deploy of the site: no release live, the shop's services stopped.
     with host.sudo():
-        host.check_output("rm /srv/shop/current")
+        host.check_output("rm -f /srv/shop/current")
         host.check_output("systemctl stop shop-gunicorn.service")
     # Upstream's first commit names a requirement that cannot be installed.
     upstream_commit(host, "echo djkit-no-such-distribution==1.0 >> requirements.txt", "typo")
@@ -268,7 +268,7 @@ def test_a_startproject_project_deploys_with_the_settings_overlay(host, site, tm
     (project / "requirements.txt").write_text(f"Django=={django.__version__}\n")
     # A server about to get its first release: none live, its services stopped.
     with host.sudo():
-        host.check_output("rm /srv/shop/current")
+        host.check_output("rm -f /srv/shop/current")
         host.check_output("systemctl stop shop-gunicorn.service")
     names = {
         "django_source_path": str(project),

@@ -11,7 +11,8 @@ kit's nginx needs where the project leaves it unset or at its development value:
 - ALLOWED_HOSTS and CSRF_TRUSTED_ORIGINS: the project's, plus the kit's
   (DJANGO_ALLOWED_HOSTS, DJANGO_CSRF_TRUSTED_ORIGINS);
 - DATABASES["default"] from DATABASE_URL when the project's is SQLite or missing (the kit's
-  PostgreSQL); a project reading its own database settings keeps them;
+  PostgreSQL), with django.contrib.postgres added to INSTALLED_APPS (PostgreSQL's fields and
+  indexes need it); a project reading its own database settings keeps them;
 - STATIC_ROOT, MEDIA_ROOT (DJANGO_STATIC_ROOT, DJANGO_MEDIA_ROOT) when unset; STATIC_URL and
   MEDIA_URL "/static/" and "/media/" when empty or the site's root;
 - SECURE_PROXY_SSL_HEADER (nginx sets X-Forwarded-Proto), SECURE_SSL_REDIRECT and secure
@@ -87,6 +88,11 @@ _databases = dict(_found.get("DATABASES") or {})
 _engine = _databases.get("default", {}).get("ENGINE", "")
 if os.environ.get("DATABASE_URL") and _engine in ("", "django.db.backends.sqlite3"):
     _set["DATABASES"] = {**_databases, "default": _database(os.environ["DATABASE_URL"])}
+    # What a project written for SQLite leaves out for PostgreSQL: its fields and indexes
+    # (Wagtail's search index: SearchVectorField, GinIndex) need django.contrib.postgres.
+    _apps = list(_found.get("INSTALLED_APPS", []))
+    if "django.contrib.postgres" not in _apps:
+        _set["INSTALLED_APPS"] = [*_apps, "django.contrib.postgres"]
 for _setting, _variable in (
     ("STATIC_ROOT", "DJANGO_STATIC_ROOT"),
     ("MEDIA_ROOT", "DJANGO_MEDIA_ROOT"),
