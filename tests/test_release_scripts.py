@@ -84,7 +84,8 @@ def test_a_release_is_unpacked_then_built_then_finished_on_its_virtualenv(deploy
     assert built.returncode == 0, built.stderr
     assert (Path(found["venv"]) / ".djkit-complete").read_text() == "abc123\n"
     assert (release / ".venv").resolve() == Path(found["venv"]).resolve()
-    assert (release / ".djkit-release").read_text() == "abc123\n"
+    # The id, and the kit's servers it was built with (none asked here).
+    assert (release / ".djkit-release").read_text() == "abc123\n\n"
     assert list((release / "proj" / "__pycache__").glob("views.*.pyc"))
 
 
@@ -98,7 +99,8 @@ def test_a_release_whose_virtualenv_exists_is_finished_at_once(deployment) -> No
     again = unpack(root, release)
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout) == {"venv": venv, "complete": True}
-    assert (release / ".djkit-release").read_text() == "abc123\n"
+    # The id, and the kit's servers it was built with (none asked here).
+    assert (release / ".djkit-release").read_text() == "abc123\n\n"
 
 
 @pytest.fixture
