@@ -7,29 +7,21 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+from role_templates import ROLES, render, role_variables
 
-ROLE = Path(__file__).resolve().parent.parent / "roles/common"
-TEMPLATE = ROLE / "templates/etc/djkit/firewall.nft.j2"
+TEMPLATE = ROLES / "common/templates/etc/djkit/firewall.nft.j2"
 NFT = shutil.which("nft") or "/usr/sbin/nft"
 
 
 def rendered(tmp_path: Path) -> str:
-    variables: dict[str, object] = {}
-    for part in ("defaults", "vars"):
-        loaded = yaml.safe_load((ROLE / part / "main.yml").read_text())
-        variables |= {
-            name: trust_as_template(value) if isinstance(value, str) else value
-            for name, value in loaded.items()
-        }
     # The openings' directory, empty here (the roles add theirs on a server).
     openings = tmp_path / "firewall.d"
     openings.mkdir(exist_ok=True)
-    variables |= {"ansible_managed": "Ansible managed", "__common_firewall_dir": str(openings)}
-    templar = Templar(loader=DataLoader(), variables=variables)
-    return templar.template(trust_as_template(TEMPLATE.read_text()))
+    variables = role_variables("common") | {
+        "ansible_managed": "Ansible managed",
+        "__common_firewall_dir": str(openings),
+    }
+    return render(TEMPLATE.read_text(), variables)
 
 
 def test_the_ruleset_is_valid_for_nft(tmp_path) -> None:

@@ -7,11 +7,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+from role_templates import ROLES, render
 
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE = ROOT / "roles/common/templates/etc/systemd/system/djkit-firewall.service.j2"
+TEMPLATE = ROLES / "common/templates/etc/systemd/system/djkit-firewall.service.j2"
 UNITS = Path(__file__).resolve().parent / "units"
 
 # systemd's own tool (Debian's systemd package, on every machine the kit is developed on).
@@ -42,8 +40,7 @@ def verify(tmp_path: Path, firewall: str) -> str:
 
 
 def rendered() -> str:
-    templar = Templar(loader=DataLoader(), variables={"ansible_managed": "Ansible managed"})
-    return templar.template(trust_as_template(TEMPLATE.read_text()))
+    return render(TEMPLATE.read_text(), {"ansible_managed": "Ansible managed"})
 
 
 def test_the_firewall_closes_no_ordering_cycle_with_cloud_init(tmp_path) -> None:

@@ -4,45 +4,30 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+from role_templates import ROLES, role_variables
+from role_templates import render as render_template
 
-ROOT = Path(__file__).resolve().parent.parent
-ROLE = ROOT / "roles/nginx"
-TEMPLATE = ROLE / "templates/etc/nginx/sites-available/site.conf.j2"
-
-
-def trusted(value: object) -> object:
-    """Values as Ansible loads a role's files: their templates are rendered when used."""
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {key: trusted(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [trusted(item) for item in value]
-    return value
+TEMPLATE = ROLES / "nginx/templates/etc/nginx/sites-available/site.conf.j2"
 
 
 def render(**overrides: object) -> str:
     """The site of a single host (unix sockets, self-signed certificate), the role's own
     defaults and vars for everything not given."""
-    variables: dict[str, object] = {}
-    for part in ("defaults", "vars"):
-        variables |= trusted(yaml.safe_load((ROLE / part / "main.yml").read_text()))
-    variables |= {
-        "ansible_managed": "Ansible managed",
-        "inventory_hostname": "web1",
-        "django_app_name": "shop",
-        "django_allowed_hosts": ["shop.example.org"],
-        "hostvars": {"web1": {}},
-        "__nginx_version_output": {"stderr": "nginx version: nginx/1.26.3"},
-    } | overrides
-    templar = Templar(loader=DataLoader(), variables=variables)
-    return templar.template(trust_as_template(TEMPLATE.read_text()))
+    variables = (
+        role_variables("nginx")
+        | {
+            "ansible_managed": "Ansible managed",
+            "inventory_hostname": "web1",
+            "django_app_name": "shop",
+            "django_allowed_hosts": ["shop.example.org"],
+            "hostvars": {"web1": {}},
+            "__nginx_version_output": {"stderr": "nginx version: nginx/1.26.3"},
+        }
+        | overrides
+    )
+    return render_template(TEMPLATE.read_text(), variables)
 
 
 def app_server_block(site: str) -> str:

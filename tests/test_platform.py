@@ -3,15 +3,8 @@ and end-of-life releases refused, as Ansible's facts name them."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
-
-ROOT = Path(__file__).resolve().parent.parent
-VARS = yaml.safe_load((ROOT / "roles/common/vars/main.yml").read_text())
+from role_templates import render, role_variables
 
 
 def supported(distribution: str, version: str) -> bool:
@@ -20,12 +13,8 @@ def supported(distribution: str, version: str) -> bool:
         "distribution_version": version,
         "distribution_major_version": version.split(".")[0],
     }
-    variables = {
-        name: trust_as_template(value) if isinstance(value, str) else value
-        for name, value in VARS.items()
-    } | {"ansible_facts": facts}
-    templar = Templar(loader=DataLoader(), variables=variables)
-    return templar.template(trust_as_template("{{ __common_release_supported | bool }}"))
+    variables = role_variables("common", ("vars",)) | {"ansible_facts": facts}
+    return render("{{ __common_release_supported | bool }}", variables)
 
 
 @pytest.mark.parametrize(

@@ -3,32 +3,18 @@ optional "-" prefix (6.2 and later), Debian 12's 7.0 and Ubuntu 24.04's 7.0 take
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
-
-ROLE = Path(__file__).resolve().parent.parent / "roles/redis"
+from role_templates import render, role_variables
 
 
 def bind_line(version_output: str, remote_clients: bool = False) -> str:
-    variables: dict[str, object] = {}
-    for part in ("defaults", "vars"):
-        loaded = yaml.safe_load((ROLE / part / "main.yml").read_text())
-        variables |= {
-            name: trust_as_template(value) if isinstance(value, str) else value
-            for name, value in loaded.items()
-        }
-    variables |= {
+    variables = role_variables("redis") | {
         "inventory_hostname": "db1",
         "djkit_private_address": "10.0.0.5",
         "redis_client_hosts": ["app1"] if remote_clients else ["db1"],
         "__redis_version_output": {"stdout": version_output},
     }
-    templar = Templar(loader=DataLoader(), variables=variables)
-    return templar.template(trust_as_template("bind {{ redis_bind_addresses | join(' ') }}"))
+    return render("bind {{ redis_bind_addresses | join(' ') }}", variables)
 
 
 @pytest.mark.parametrize(
