@@ -1,12 +1,14 @@
-# Run by `manage.py shell -c` in a release (django role, release.yml), one boot of the
-# project for all of this: with DJKIT_MIGRATE=1 it applies the migrations first (system
-# checks included, as `manage.py migrate` does); then it prints, as one JSON line, what
-# migrate said, the static and media roots and URLs the project really uses, and a digest of
-# everything collectstatic's output depends on: every file the static finders list (path
-# and content), the static storage settings, the static root and URL, and the virtualenv
-# (its name carries the requirements' hash and the Python version). Two releases with the
-# same digest collect the same files, so the second need not collect them again. With the
-# digest, the one the kit recorded after the last collect (DJKIT_STATIC_INPUTS_FILE).
+# Run by the release's Python in its project directory, with the app's environment (the
+# manage wrapper with DJKIT_PYTHON=1; not the project's `shell`, which an application may
+# replace, as pretalx does), one boot of the project for all of this: with DJKIT_MIGRATE=1
+# it applies the migrations first (system checks included, as `manage.py migrate` does);
+# then it prints, as one JSON line, what migrate said, the static and media roots and URLs
+# the project really uses, and a digest of everything collectstatic's output depends on:
+# every file the static finders list (path and content), the static storage settings, the
+# static root and URL, and the virtualenv (its name carries the requirements' hash and the
+# Python version). Two releases with the same digest collect the same files, so the second
+# need not collect them again. With the digest, the one the kit recorded after the last
+# collect (DJKIT_STATIC_INPUTS_FILE).
 #
 # With DJKIT_CANARY=1 (a release about to go live) the same boot is the release's canary: it
 # imports the servers the release will run on (Gunicorn, and Uvicorn with the ASGI application
@@ -24,9 +26,13 @@ import os
 import sys
 import traceback
 
-from django.conf import settings
-from django.contrib.staticfiles import finders
-from django.core.management import call_command
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402 (after the setup, as manage.py's)
+from django.contrib.staticfiles import finders  # noqa: E402
+from django.core.management import call_command  # noqa: E402
 
 # Settings the kit cannot serve refuse the release before migrate changes anything.
 _module = os.environ.get("DJKIT_PROJECT_SETTINGS") or os.environ.get("DJANGO_SETTINGS_MODULE")
@@ -46,6 +52,22 @@ if str(settings.STATIC_URL or "") in ("", "/"):
         ' "/static/" (or turn on django_settings_overlay). Nothing was migrated; the live'
         " release, if any, keeps serving."
     )
+# A root inside the virtualenv (an application from PyPI that keeps it beside its package, as
+# pretalx does by default) would be shared by every release built from the same requirements
+# and closed to the web server.
+_venv = os.path.realpath(sys.prefix) + os.sep
+for _setting in ("STATIC_ROOT", "MEDIA_ROOT"):
+    _root = str(getattr(settings, _setting, "") or "")
+    if _root and os.path.realpath(_root).startswith(_venv):
+        sys.exit(
+            f"{_setting} is {_root} in {_module}, inside the release's virtualenv: its files"
+            " would be shared by every release built from the same requirements and closed to"
+            f" the web server. Point {_setting} at {os.environ.get('DJANGO_' + _setting, '')}"
+            f" (the kit sets DJANGO_{_setting} to it) in the project's settings, or with the"
+            " application's own setting in django_environment (pretalx:"
+            f" PRETALX_FILESYSTEM_{_setting.split('_')[0]}). Nothing was migrated; the live"
+            " release, if any, keeps serving."
+        )
 
 migrated = ""
 if os.environ.get("DJKIT_MIGRATE") == "1":
