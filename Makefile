@@ -19,8 +19,9 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
+# The controller's Python: the newest 3.11 or later on PATH (tools/find-python), or PYTHON=...
 $(VENV)/.installed: requirements-dev.txt app/requirements.txt app/requirements-test.txt
-	python3 -m venv $(VENV)
+	python="$$(PYTHON='$(PYTHON)' tools/find-python)" && "$$python" -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@

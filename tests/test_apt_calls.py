@@ -11,10 +11,19 @@ import yaml
 ROLES = Path(__file__).resolve().parent.parent / "roles"
 
 
+def tasks(items: list[dict]):
+    """Every task of a task list, those inside blocks included."""
+    for task in items:
+        if "block" in task:
+            yield from tasks(task["block"] + task.get("rescue", []) + task.get("always", []))
+        else:
+            yield task
+
+
 def apt_tasks() -> list[tuple[str, dict]]:
     found = []
     for path in sorted(ROLES.glob("*/tasks/*.yml")):
-        for task in yaml.safe_load(path.read_text()) or []:
+        for task in tasks(yaml.safe_load(path.read_text()) or []):
             text = yaml.safe_dump(task)
             if "ansible.builtin.apt" in task or "apt-get" in text:
                 found.append((f"{path.relative_to(ROLES)}: {task['name']}", task))
