@@ -1,14 +1,13 @@
-# Run by the release's Python in its project directory, with the app's environment (the
-# manage wrapper with DJKIT_PYTHON=1; not the project's `shell`, which an application may
-# replace, as pretalx does), one boot of the project for all of this: with DJKIT_MIGRATE=1
-# it applies the migrations first (system checks included, as `manage.py migrate` does);
-# then it prints, as one JSON line, what migrate said, the static and media roots and URLs
-# the project really uses, and a digest of everything collectstatic's output depends on:
-# every file the static finders list (path and content), the static storage settings, the
-# static root and URL, and the virtualenv (its name carries the requirements' hash and the
-# Python version). Two releases with the same digest collect the same files, so the second
-# need not collect them again. With the digest, the one the kit recorded after the last
-# collect (DJKIT_STATIC_INPUTS_FILE).
+# Run in a release, started as the project's own entry point starts it (files/djkit_entry.py:
+# not through its `shell`, which an application may replace, as pretalx does), one boot of
+# the project for all of this: with DJKIT_MIGRATE=1 it applies the migrations first (system
+# checks included, as `manage.py migrate` does); then it prints, as one JSON line, what
+# migrate said, the static and media roots and URLs the project really uses, and a digest of
+# everything collectstatic's output depends on: every file the static finders list (path
+# and content), the static storage settings, the static root and URL, and the virtualenv
+# (its name carries the requirements' hash and the Python version). Two releases with the
+# same digest collect the same files, so the second need not collect them again. With the
+# digest, the one the kit recorded after the last collect (DJKIT_STATIC_INPUTS_FILE).
 #
 # With DJKIT_CANARY=1 (a release about to go live) the same boot is the release's canary: it
 # imports the servers the release will run on (Gunicorn, and Uvicorn with the ASGI application
