@@ -201,6 +201,61 @@ def test_a_requirement_for_a_newer_python_is_named_with_the_servers_python(
     assert ">=99" in built.stderr.splitlines()[-1]
 
 
+# The project's own declaration of the Python it needs, read before pip runs: refused with
+# the file, the declaration and the server's Python, and nothing installed.
+@pytest.mark.parametrize(
+    ("name", "text", "where"),
+    [
+        ("pyproject.toml", '[project]\nname = "proj"\nrequires-python = ">=3.99"\n',
+         "pyproject.toml ([project] requires-python)"),
+        ("setup.cfg", "[metadata]\nname = proj\n[options]\npython_requires = >=3.99\n",
+         "setup.cfg ([options] python_requires)"),
+    ],
+)  # fmt: skip
+def test_a_project_declaring_a_newer_python_is_refused_before_pip(
+    deployment, tmp_path, name, text, where
+) -> None:
+    root, release = deployment
+    (tmp_path / "source" / name).write_text(text)
+    pack(tmp_path / "source", release)
+    result = unpack(root, release)
+    here = "{}.{}.{}".format(*sys.version_info[:3])
+    assert result.returncode == 1
+    assert f"the project asks for Python >=3.99 in {where}" in result.stderr
+    assert f"this server's Python is {here}" in result.stderr
+    assert "django_python" in result.stderr
+    assert result.stdout == ""
+    assert list((root / "venvs").iterdir()) == []
+
+
+def test_a_project_whose_declared_python_includes_the_servers_goes_on(deployment, tmp_path):
+    root, release = deployment
+    here = "{}.{}".format(*sys.version_info[:2])
+    (tmp_path / "source" / "pyproject.toml").write_text(
+        f'[project]\nname = "proj"\nrequires-python = "~={here}"\n'
+    )
+    pack(tmp_path / "source", release)
+    result = unpack(root, release)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["complete"] is False
+
+
+# Python 3.10 (Ubuntu 22.04) has no tomllib, and a server's Python may lack packaging: both are
+# then read from the pip wheel the distribution ships (python3-venv depends on it).
+def test_the_declaration_is_read_through_the_distributions_pip_wheel(tmp_path) -> None:
+    assert list(Path("/usr/share/python-wheels").glob("pip-*.whl")), "python3-pip-whl"
+    (tmp_path / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.99"\n')
+    without = (
+        "import runpy, sys; sys.modules['tomllib'] = None; sys.modules['packaging'] = None;"
+        " sys.modules['packaging.specifiers'] = None;"
+        f" sys.argv = ['djkit-requires-python', {str(tmp_path)!r}];"
+        f" runpy.run_path({str(FILES / 'djkit-requires-python')!r}, run_name='__main__')"
+    )
+    result = run(sys.executable, "-c", without)
+    assert result.returncode == 1, result.stderr
+    assert "the project asks for Python >=3.99 in pyproject.toml" in result.stderr
+
+
 def test_requirements_missing_from_the_release_is_named(deployment) -> None:
     root, release = deployment
     result = run(
