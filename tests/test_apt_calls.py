@@ -1,6 +1,7 @@
-"""Every apt call of the roles waits, bounded, for other apt users (a fresh VM's cloud-init
-or unattended-upgrades hold the locks in its first minutes), and keeps needrestart (Ubuntu
-24.04 restarts services by itself after an upgrade) from restarting services mid-run."""
+"""Every apt call of the roles waits, bounded and reported, for other apt users (a fresh VM's
+cloud-init or unattended-upgrades hold the locks in its first minutes), and keeps needrestart
+(Ubuntu 24.04 restarts services by itself after an upgrade) from restarting services mid-run.
+One definition holds it: the common role's apt.yml, which every role's install goes through."""
 
 from __future__ import annotations
 
@@ -20,25 +21,41 @@ def tasks(items: list[dict]):
             yield task
 
 
-def apt_tasks() -> list[tuple[str, dict]]:
-    found = []
+def role_tasks():
     for path in sorted(ROLES.glob("*/tasks/*.yml")):
         for task in tasks(yaml.safe_load(path.read_text()) or []):
-            text = yaml.safe_dump(task)
-            if "ansible.builtin.apt" in task or "apt-get" in text:
-                found.append((f"{path.relative_to(ROLES)}: {task['name']}", task))
-    return found
+            yield f"{path.relative_to(ROLES)}: {task['name']}", task
 
 
-def test_there_are_apt_calls_to_check() -> None:
-    # The bootstrap of python3-apt and one apt call per role that installs packages.
-    assert len(apt_tasks()) >= 6, apt_tasks()
+def test_the_apt_module_is_called_in_one_place_with_the_waits_and_needrestart_off() -> None:
+    calls = [(where, task) for where, task in role_tasks() if "ansible.builtin.apt" in task]
+    assert [where.split(":")[0] for where, _ in calls] == ["common/tasks/apt.yml"]
+    task = calls[0][1]
+    assert task["ansible.builtin.apt"]["lock_timeout"] == "{{ common_apt_lock_timeout }}"
+    assert task["environment"]["NEEDRESTART_SUSPEND"] == "1"
+    # The wait is reported before the call (apt_locks.yml), and its failure explained.
+    apt = yaml.safe_load((ROLES / "common/tasks/apt.yml").read_text())
+    assert apt[0]["ansible.builtin.import_tasks"] == "apt_locks.yml"
+    assert "universe" in yaml.safe_dump(apt[1]["rescue"])
 
 
-def test_every_apt_call_waits_for_the_locks_and_suspends_needrestart() -> None:
-    for where, task in apt_tasks():
-        assert task.get("environment", {}).get("NEEDRESTART_SUSPEND") == "1", where
-        if "ansible.builtin.apt" in task:
-            assert "common_apt_lock_timeout" in task["ansible.builtin.apt"]["lock_timeout"], where
-        else:
-            assert task["ansible.builtin.shell"]["cmd"].count("DPkg::Lock::Timeout") == 2, where
+def test_the_bootstrap_of_apts_bindings_waits_for_the_locks_too() -> None:
+    shells = [
+        (where, task)
+        for where, task in role_tasks()
+        if "apt-get" in yaml.safe_dump(task.get("ansible.builtin.shell", ""))
+    ]
+    assert len(shells) == 1, shells
+    where, task = shells[0]
+    assert task["environment"]["NEEDRESTART_SUSPEND"] == "1", where
+    assert task["ansible.builtin.shell"]["cmd"].count("DPkg::Lock::Timeout") == 2, where
+
+
+def test_every_role_that_installs_packages_goes_through_the_common_apt_tasks() -> None:
+    importers = {
+        where.split("/")[0]
+        for where, task in role_tasks()
+        if (task.get("ansible.builtin.import_role") or {}).get("tasks_from") == "apt"
+        or task.get("ansible.builtin.import_tasks") == "apt.yml"
+    }
+    assert importers == {"common", "django", "nginx", "postgresql", "redis"}

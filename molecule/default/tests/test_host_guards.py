@@ -1,6 +1,6 @@
 """What a fresh cloud server may already be running when the kit first meets it (found by
 reviewing Ubuntu's images, docs/ubuntu.md): an enabled ufw is refused before any change, and
-an apt lock another process holds is waited for, then taken."""
+an apt lock another process holds is waited for (the wait reported), then taken."""
 
 import re
 import time
@@ -71,6 +71,11 @@ def test_an_apt_lock_held_by_another_process_is_waited_for(host, hostvars) -> No
             '{"common_extra_packages": ["hello"]}',
         )
         assert result.returncode == 0, result.stdout[-3000:]
+        # The wait was reported before it began, naming the holder.
+        assert re.search(
+            r"apt is in use by python3 \(pid \d+\) holding /var/lib/dpkg/lock-frontend",
+            result.stdout,
+        ), result.stdout[-3000:]
         with host.sudo():
             released = float(host.file("/run/djkit-apt-released").content_string)
             installed = int(host.check_output("stat -c %Y /var/lib/dpkg/info/hello.list"))
