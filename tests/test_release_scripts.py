@@ -281,30 +281,79 @@ def test_switch_replaces_the_live_link_and_restarts_the_first_service_holding_th
     (tmp_path / "current").symlink_to(old)
     bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
     bin_dir.mkdir()
-    stub(bin_dir, "systemctl", f'echo "systemctl $*" >> {log}')
+    stub(
+        bin_dir, "systemctl",
+        f'if [ "$1" = show ]; then echo loaded; else echo "systemctl $*" >> {log}; fi',
+    )  # fmt: skip
     env = {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
     script = str(FILES / "djkit-release")
+    # One server: Gunicorn restarts; Uvicorn and a worker are told to stop without waiting.
     held = run(script, "switch", str(new), str(tmp_path / "current"), "1", "a.service",
-               "b.service", "c.service", env=env)  # fmt: skip
+               "b.service", "app-worker-tasks@1.service", env=env)  # fmt: skip
     assert held.returncode == 0, held.stderr
     assert (tmp_path / "current").resolve() == new
     assert not (tmp_path / "current.djkit-new").exists()
     assert log.read_text().splitlines() == [
-        "systemctl stop --no-block b.service c.service",
+        "systemctl stop --no-block b.service app-worker-tasks@1.service",
         "systemctl restart a.service",
     ]
     log.unlink()
-    together = run(script, "switch", str(old), str(tmp_path / "current"), "0", "a.service",
-                   "b.service", env=env)  # fmt: skip
+    # A rolling deploy: both web services restart together, the worker still only stops.
+    together = run(script, "switch", str(old), str(tmp_path / "current"), "2", "a.service",
+                   "b.service", "app-worker-tasks@1.service", env=env)  # fmt: skip
     assert together.returncode == 0, together.stderr
     assert (tmp_path / "current").resolve() == old
+    assert log.read_text().splitlines() == [
+        "systemctl stop --no-block app-worker-tasks@1.service",
+        "systemctl restart a.service b.service",
+    ]
+    log.unlink()
+    # No worker, every service now.
+    plain = run(script, "switch", str(new), str(tmp_path / "current"), "2", "a.service",
+                "b.service", env=env)  # fmt: skip
+    assert plain.returncode == 0, plain.stderr
     assert log.read_text().splitlines() == ["systemctl restart a.service b.service"]
 
     mark = new / ".djkit-live"
-    went_live = run(script, "live", str(mark), GROUP, "b.service", env=env)
+    went_live = run(script, "live", str(mark), GROUP, "b.service", "app-worker-tasks@1.service",
+                    env=env)  # fmt: skip
     assert went_live.returncode == 0, went_live.stderr
-    assert log.read_text().splitlines()[-1] == "systemctl start b.service"
+    assert log.read_text().splitlines()[-1] == (
+        "systemctl start b.service app-worker-tasks@1.service"
+    )
     assert mark.stat().st_mode & 0o777 == 0o640
+
+
+def test_switch_refuses_a_unit_not_set_up_before_changing_anything(tmp_path) -> None:
+    old, new = tmp_path / "releases/old", tmp_path / "releases/new"
+    old.mkdir(parents=True)
+    new.mkdir()
+    (tmp_path / "current").symlink_to(old)
+    bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
+    bin_dir.mkdir()
+    stub(
+        bin_dir, "systemctl",
+        f'echo "systemctl $*" >> {log}\n'
+        'case "$*" in *worker*) echo not-found ;; *) echo loaded ;; esac',
+    )  # fmt: skip
+    result = run(str(FILES / "djkit-release"), "switch", str(new), str(tmp_path / "current"), "1",
+                 "a.service", "app-worker-tasks@1.service",
+                 env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})  # fmt: skip
+    assert result.returncode == 3
+    assert "app-worker-tasks@1.service is not set up on this server (LoadState=not-found)" in (
+        result.stderr
+    )
+    assert "run site.yml" in result.stderr
+    assert (tmp_path / "current").resolve() == old
+    assert [line for line in log.read_text().splitlines() if "show" not in line] == []
+
+
+def test_switch_wants_a_count_of_services_to_restart(tmp_path) -> None:
+    result = run(str(FILES / "djkit-release"), "switch", str(tmp_path / "new"),
+                 str(tmp_path / "current"), "yes", "a.service")  # fmt: skip
+    assert result.returncode == 2
+    assert "NOW: a count" in result.stderr
+    assert not (tmp_path / "current").exists()
 
 
 def test_a_failed_restart_fails_the_switch(tmp_path) -> None:

@@ -13,3 +13,7 @@ class UploadForm(forms.ModelForm):
     class Meta:
         model = Upload
         fields = ("file",)
+
+
+class DigestForm(forms.Form):
+    pause = forms.FloatField(required=False, min_value=0, max_value=120)

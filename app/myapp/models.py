@@ -21,3 +21,19 @@ class Upload(models.Model):
 
     def __str__(self) -> str:
         return self.file.name
+
+
+class Digest(models.Model):
+    """What the background job wrote: how many notes there were, and which release ran it."""
+
+    task_id = models.CharField(max_length=64, unique=True)
+    notes = models.PositiveIntegerField()
+    release = models.CharField(max_length=200)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-finished_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.notes} notes ({self.release})"

@@ -1,5 +1,6 @@
 import os
 import socket
+from uuid import UUID
 
 from django.core.handlers.asgi import ASGIRequest
 from django.db import DatabaseError, connection
@@ -8,8 +9,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
-from myapp.forms import NoteForm, UploadForm
-from myapp.models import Note, Upload
+from myapp.forms import DigestForm, NoteForm, UploadForm
+from myapp.models import Digest, Note, Upload
+from myapp.tasks import TaskResultDoesNotExist, digest_notes
 
 
 def _page(
@@ -49,6 +51,37 @@ def upload(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"errors": form.errors}, status=400)
     item = form.save()
     return JsonResponse({"name": item.file.name, "url": item.file.url}, status=201)
+
+
+@require_POST
+def create_digest(request: HttpRequest) -> JsonResponse:
+    """Queues the digest job for a worker; answers at once with the task's id."""
+    form = DigestForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"errors": form.errors}, status=400)
+    result = digest_notes.enqueue(pause=form.cleaned_data["pause"] or 0.0)
+    return JsonResponse({"id": str(result.id), "status": str(result.status)}, status=202)
+
+
+@never_cache
+@require_GET
+def digest(request: HttpRequest, task_id: UUID) -> JsonResponse:
+    """Where the job is (the queue's status) and, once it ran, what it wrote."""
+    try:
+        result = digest_notes.get_result(str(task_id))
+    except TaskResultDoesNotExist:
+        return JsonResponse({"error": "no such job"}, status=404)
+    found = Digest.objects.filter(task_id=str(task_id)).first()
+    return JsonResponse(
+        {
+            "id": str(task_id),
+            "status": str(result.status),
+            "notes": found.notes if found else None,
+            "release": found.release if found else None,
+            "started_at": found.started_at.isoformat() if found else None,
+            "finished_at": found.finished_at.isoformat() if found else None,
+        }
+    )
 
 
 @never_cache

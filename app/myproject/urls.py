@@ -9,6 +9,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("notes/", views.create_note, name="create-note"),
     path("uploads/", views.upload, name="upload"),
+    path("digests/", views.create_digest, name="create-digest"),
+    path("digests/<uuid:task_id>", views.digest, name="digest"),
     path("healthz", views.healthz, name="healthz"),
     path("whoami", views.whoami, name="whoami"),
     path("admin/", admin.site.urls),

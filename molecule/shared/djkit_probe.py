@@ -51,18 +51,37 @@ class Site:
         s.verify = False
         return s
 
-    def csrf_post_note(self, session: requests.Session, text: str) -> requests.Response:
+    def csrf_post(self, session: requests.Session, path: str, data: dict) -> requests.Response:
+        """A form post as a browser sends it: the home page's CSRF token, Origin, Referer."""
         page = session.get(f"{self.base}/", timeout=10)
         page.raise_for_status()
         match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
         assert match, "the page has no CSRF token in its note form"
         return session.post(
-            f"{self.base}/notes/",
-            data={"text": text, "csrfmiddlewaretoken": match.group(1)},
+            f"{self.base}{path}",
+            data={**data, "csrfmiddlewaretoken": match.group(1)},
             headers={"Origin": self.base, "Referer": f"{self.base}/"},
             allow_redirects=False,
             timeout=10,
         )
+
+    def csrf_post_note(self, session: requests.Session, text: str) -> requests.Response:
+        return self.csrf_post(session, "/notes/", {"text": text})
+
+    def queue_digest(self, pause: float = 0) -> str:
+        """The sample's background job queued through the site; its id."""
+        queued = self.csrf_post(self.session(), "/digests/", {"pause": str(pause)})
+        assert queued.status_code == 202, queued.text[:500]
+        return queued.json()["id"]
+
+    def digest(self, job: str, until: str = "SUCCESSFUL", seconds: float = 60) -> dict:
+        """The job as the site reports it, once its status is `until` (or the last seen)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            found = self.session().get(f"{self.base}/digests/{job}", timeout=10).json()
+            if found["status"] == until or time.monotonic() > deadline:
+                return found
+            time.sleep(0.5)
 
 
 def site_for(container: str) -> Site:

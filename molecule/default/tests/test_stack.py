@@ -273,13 +273,33 @@ def test_websocket_push_through_nginx(site, asgi) -> None:
 
 
 def test_app_units_are_sandboxed(host, app, asgi) -> None:
-    units = [f"{app}-gunicorn.service"] + ([f"{app}-uvicorn.service"] if asgi else [])
+    units = [f"{app}-gunicorn.service", f"{app}-worker-tasks@1.service"] + (
+        [f"{app}-uvicorn.service"] if asgi else []
+    )
     for unit in units:
         with host.sudo():
             report = host.check_output(f"systemd-analyze security {unit} --no-pager")
         match = re.search(r"Overall exposure level for \S+: ([0-9.]+)", report)
         assert match, report[-500:]
         assert float(match.group(1)) <= 2.0, f"{unit}: exposure {match.group(1)}"
+
+
+def test_a_job_queued_through_the_site_is_run_by_the_worker_as_the_app(host, app, site) -> None:
+    worker = host.service(f"{app}-worker-tasks@1.service")
+    assert worker.is_enabled
+    assert worker.is_running
+    with host.sudo():
+        live = host.check_output(f"readlink /srv/{app}/current").rsplit("/", 1)[-1]
+        users = {
+            line.split()[0]
+            for line in host.check_output("ps -e -o user=,unit=").splitlines()
+            if line.split()[-1] == f"{app}-worker-tasks@1.service"
+        }
+    assert users == {app}
+    done = site.digest(site.queue_digest())
+    assert done["status"] == "SUCCESSFUL", done
+    assert done["release"] == live
+    assert done["notes"] >= 0
 
 
 def test_upload_lands_in_media_and_nginx_serves_it(host, site) -> None:

@@ -5,6 +5,7 @@ import json
 import re
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -218,6 +219,53 @@ def test_rollback_says_which_release_is_live(host, site) -> None:
     assert f"live release before: {before}; after: {after}" in result.stdout
     # Back to v2, the release live before v5: never to one that was refused.
     assert '<p id="mark">v2</p>' in site.session().get(f"{site.base}/", timeout=10).text
+
+
+def test_a_long_job_outlives_a_deploy_and_the_worker_follows_deploys_and_rollbacks(
+    host, site, tmp_path
+) -> None:
+    worker = f"{APP}-worker-tasks@1.service"
+    before = live_release(host)
+    with host.sudo():
+        since = host.check_output("date +%s")
+    # A job that holds the worker 20 s, running when the deploy starts.
+    job = site.queue_digest(pause=20)
+    assert site.digest(job, until="RUNNING", seconds=30)["status"] == "RUNNING"
+    source = release_copy(tmp_path, "v-worker")
+    started = time.monotonic()
+    result = ansible_playbook("deploy.yml", "-e", f"django_source_path={source}")
+    took = time.monotonic() - started
+    assert result.returncode == 0, result.stdout[-3000:]
+    after = live_release(host)
+    assert after != before
+    # It ran to its end on the release it started on, after the new release began serving:
+    # the switch told the worker to stop, and it finished its job first (never killed).
+    done = site.digest(job, seconds=5)
+    assert done["status"] == "SUCCESSFUL", done
+    assert done["release"] == before
+    with host.sudo():
+        serving_since = int(
+            host.check_output(
+                f"systemctl show -p ActiveEnterTimestamp --value --timestamp=unix "
+                f"{APP}-gunicorn.service"
+            ).lstrip("@")
+        )
+        journal = host.check_output(f"journalctl -u {worker} --since @{since} -o cat")
+        pid = host.check_output(f"systemctl show -p MainPID --value {worker}")
+        worker_dir = host.check_output(f"readlink /proc/{pid}/cwd")
+    finished = datetime.fromisoformat(done["finished_at"]).timestamp()
+    assert finished > serving_since, (done, serving_since)
+    assert "Killing" not in journal, journal[-2000:]
+    assert "SIGKILL" not in journal, journal[-2000:]
+    # The worker runs the new release now, and the deploy waited for it to start there.
+    assert worker_dir == f"/srv/{APP}/releases/{after}", worker_dir
+    assert site.digest(site.queue_digest())["release"] == after
+    # A rollback takes the worker back too.
+    result = ansible_playbook("rollback.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert live_release(host) == before
+    assert site.digest(site.queue_digest())["release"] == before
+    record("a 20 s job across a code-only deploy", deploy_seconds=round(took, 1))
 
 
 def test_failed_first_deploy_leaves_a_server_the_next_run_converges(host, site, tmp_path) -> None:
