@@ -2,6 +2,7 @@
 both app servers, one session and one channel layer across them, and only the network paths
 each tier needs."""
 
+import itertools
 import json
 import os
 import re
@@ -260,6 +261,74 @@ def test_check_deploy_is_clean_on_every_app_server(app1, app2) -> None:
         with h.sudo():
             result = h.run(f"{APP}-manage check --deploy --fail-level WARNING")
         assert result.rc == 0, f"{h}: {result.stdout}{result.stderr}"
+
+
+def unit_journal(h, unit: str, since: str) -> list[tuple[float, str]]:
+    """(time, message) of a unit's journal since a time (seconds since the epoch)."""
+    with h.sudo():
+        lines = h.check_output(f"journalctl -u {unit} --since @{since} -o short-unix --no-pager")
+    found = []
+    for line in lines.splitlines():
+        stamp, _, rest = line.partition(" ")
+        if stamp.replace(".", "").isdigit():
+            found.append((float(stamp), rest.split(": ", 1)[-1]))
+    return found
+
+
+def test_timers_run_on_one_app_server_never_overlap_and_fail_visibly(app1, app2) -> None:
+    timers = [
+        # Every minute, a real management command of the sample's.
+        {"name": "prune", "command": "python manage.py prune_db_task_results --min-age-days 30",
+         "on_calendar": "*:*:00"},
+        # A run takes 75 s, longer than its period of a minute.
+        {"name": "slow", "command": "python -c 'import time; time.sleep(75)'",
+         "on_calendar": "*:*:00"},
+        {"name": "broken", "command": "python manage.py no_such_command", "on_calendar": "*:*:00"},
+    ]  # fmt: skip
+    since = app1.check_output("date +%s")
+    result = ansible_playbook(
+        "site.yml", "--tags", "role::django", "-e", json.dumps({"django_timers": timers})
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    # Three runs of the minute's timer, on the first app server only.
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        runs = [m for _, m in unit_journal(app1, f"{APP}-timer-prune.service", since)]
+        if sum(m.startswith("Finished") for m in runs) >= 3:
+            break
+        time.sleep(5)
+    assert sum(m.startswith("Finished") for m in runs) >= 3, runs
+    with app2.sudo():
+        assert app2.run(f"ls /etc/systemd/system/{APP}-timer-*.timer").rc != 0
+    assert unit_journal(app2, f"{APP}-timer-prune.service", since) == []
+    # The slow job: runs one after the other, each started after the last finished, so a
+    # minute's elapse during a run started nothing.
+    slow = [
+        (at, m) for at, m in unit_journal(app1, f"{APP}-timer-slow.service", since)
+        if m.startswith(("Starting", "Finished"))
+    ]  # fmt: skip
+    kinds = [m.split()[0] for _, m in slow]
+    assert kinds[:3] == ["Starting", "Finished", "Starting"], slow
+    assert all(a != b for a, b in itertools.pairwise(kinds)), slow
+    starts = [at for at, m in slow if m.startswith("Starting")]
+    assert starts[1] - starts[0] >= 75, slow
+    # The failing job: in systemctl --failed, and its OnFailure unit reported it at error level.
+    with app1.sudo():
+        failed = app1.check_output("systemctl --failed --no-legend --plain")
+        report = app1.check_output(
+            f"journalctl -p err -u {APP}-timer-failed@{APP}-timer-broken.service.service"
+            f" --since @{since} -o cat"
+        )
+    assert f"{APP}-timer-broken.service" in failed, failed
+    assert f"{APP}-timer-broken.service failed" in report, report
+    # No longer listed: stopped, removed, its failure forgotten.
+    result = ansible_playbook("site.yml", "--tags", "role::django")
+    assert result.returncode == 0, result.stdout[-3000:]
+    with app1.sudo():
+        assert app1.run(f"ls /etc/systemd/system/{APP}-timer-slow.*").rc != 0
+        assert f"{APP}-timer-" not in app1.check_output("systemctl --failed --no-legend --plain")
+        assert not app1.service(f"{APP}-timer-slow.timer").is_running
+    record("timers on one app server", prune_runs=sum(m.startswith("Finished") for m in runs))
 
 
 # Beside the scenario's inventory: the roles' default secrets directory.

@@ -273,9 +273,12 @@ def test_websocket_push_through_nginx(site, asgi) -> None:
 
 
 def test_app_units_are_sandboxed(host, app, asgi) -> None:
-    units = [f"{app}-gunicorn.service", f"{app}-worker-tasks@1.service"] + (
-        [f"{app}-uvicorn.service"] if asgi else []
-    )
+    units = [
+        f"{app}-gunicorn.service",
+        f"{app}-worker-tasks@1.service",
+        f"{app}-timer-prune-task-results.service",
+        f"{app}-timer-failed@{app}-timer-prune-task-results.service.service",
+    ] + ([f"{app}-uvicorn.service"] if asgi else [])
     for unit in units:
         with host.sudo():
             report = host.check_output(f"systemd-analyze security {unit} --no-pager")
@@ -300,6 +303,23 @@ def test_a_job_queued_through_the_site_is_run_by_the_worker_as_the_app(host, app
     assert done["status"] == "SUCCESSFUL", done
     assert done["release"] == live
     assert done["notes"] >= 0
+
+
+def test_the_daily_timer_is_scheduled_and_its_job_runs_as_the_app(host, app) -> None:
+    timer = host.service(f"{app}-timer-prune-task-results.timer")
+    assert timer.is_enabled
+    assert timer.is_running
+    with host.sudo():
+        # Started by hand (what the timer does at its time): one run, exit status 0.
+        host.check_output(f"systemctl start {app}-timer-prune-task-results.service")
+        shown = host.check_output(
+            f"systemctl show -p Result -p ExecMainStatus -p User {app}-timer-prune-task-results"
+        )
+        persistent = host.check_output(
+            f"systemctl show -p Persistent --value {app}-timer-prune-task-results.timer"
+        )
+    assert persistent == "yes"
+    assert set(shown.splitlines()) == {"Result=success", "ExecMainStatus=0", f"User={app}"}
 
 
 def test_upload_lands_in_media_and_nginx_serves_it(host, site) -> None:

@@ -1,12 +1,13 @@
-"""The app's workers (django_workers): their units as the roles render them, checked by
-systemd's own tool, and the expressions that name the instances, those no longer asked for
-and those a changed unit restarts."""
+"""The app's workers (django_workers) and timers (django_timers): their units as the roles
+render them, checked by systemd's own tool, and the expressions that name the instances, the
+units no longer asked for and those a changed unit restarts."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from role_templates import ROLES, render, role_variables
 
@@ -121,3 +122,93 @@ def test_what_is_no_longer_asked_for_is_found_and_what_changed_restarts() -> Non
     ]
     # Only the running instance of the changed unit; the one started now is new already.
     assert render("{{ __common_app_workers_to_restart }}", values) == ["shop-worker-tasks@1"]
+
+
+# Timers (django_timers): a oneshot service and its timer, on one app server.
+TIMERS = [
+    {"name": "prune", "command": "python manage.py prune_db_task_results", "on_calendar": "daily",
+     "randomized_delay": 600},
+    {"name": "report", "command": "python manage.py send_report", "on_calendar": "Mon 08:00",
+     "host": "app2", "on_failure": "", "timeout": 120},
+]  # fmt: skip
+
+
+def timer_values(**more: object) -> dict:
+    return variables(django_timers=TIMERS, djkit_app_hosts=["app1", "app2"], **more)
+
+
+def timer_units(tmp_path: Path, name: str) -> tuple[str, str]:
+    root = tmp_path / "srv"
+    (root / "current/.venv/bin").mkdir(parents=True, exist_ok=True)
+    if not (root / "current/.venv/bin/python").exists():
+        (root / "current/.venv/bin/python").symlink_to(sys.executable)
+    values = timer_values(django_root=str(root), inventory_hostname="app1")
+    item = next(each for each in render("{{ __django_timers }}", values) if each["name"] == name)
+    return tuple(
+        render(
+            (TEMPLATE.parent / f"app-timer.{kind}.j2").read_text(), values | {"item": [item, kind]}
+        )
+        for kind in ("service", "timer")
+    )
+
+
+def test_a_timer_runs_its_command_once_at_a_time_and_reports_a_failure(tmp_path) -> None:
+    service, timer = (settings(text) for text in timer_units(tmp_path, "prune"))
+    assert "Type=oneshot" in service
+    assert f"ExecStart={tmp_path}/srv/current/.venv/bin/python manage.py prune_db_task_results" in (
+        service
+    )
+    assert {"User=shop", "TimeoutStartSec=3600", "NoNewPrivileges=true"} <= set(service)
+    assert "OnFailure=shop-timer-failed@%n.service" in service
+    assert {"OnCalendar=daily", "RandomizedDelaySec=600", "Persistent=true"} <= set(timer)
+    assert "WantedBy=timers.target" in timer
+
+
+def test_a_timer_without_a_failure_unit(tmp_path) -> None:
+    service, _ = (settings(text) for text in timer_units(tmp_path, "report"))
+    assert not [line for line in service if line.startswith("OnFailure=")]
+    assert "TimeoutStartSec=120" in service
+
+
+def test_systemd_accepts_the_timer_its_service_and_the_failure_report(tmp_path) -> None:
+    service, timer = timer_units(tmp_path, "prune")
+    units = tmp_path / "units"
+    units.mkdir()
+    (units / "shop-timer-prune.service").write_text(service)
+    (units / "shop-timer-prune.timer").write_text(timer)
+    (units / "shop-timer-failed@.service").write_text(
+        render((TEMPLATE.parent / "app-timer-failed@.service.j2").read_text(), variables())
+    )
+    result = subprocess.run(
+        [ANALYZE, "verify", "--man=no", *(str(path) for path in sorted(units.iterdir()))],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    said = [line for line in result.stderr.splitlines() if "shop" not in line.split(": ")[-1]]
+    assert said == [], result.stderr
+
+
+def test_each_timer_runs_on_its_host_only() -> None:
+    here = render("{{ __django_timers_here | map(attribute='name') | list }}",
+                  timer_values(inventory_hostname="app1"))  # fmt: skip
+    there = render("{{ __django_timers_here | map(attribute='name') | list }}",
+                   timer_values(inventory_hostname="app2"))  # fmt: skip
+    assert (here, there) == (["prune"], ["report"])
+
+
+def test_timer_units_not_asked_for_here_are_found() -> None:
+    here = render("{{ __django_timers_here }}", timer_values(inventory_hostname="app1"))
+    values = timer_values(
+        inventory_hostname="app1",
+        common_app_timers=here,
+        __common_app_timer_found={"files": [
+            {"path": "/etc/systemd/system/shop-timer-prune.service"},
+            {"path": "/etc/systemd/system/shop-timer-prune.timer"},
+            {"path": "/etc/systemd/system/shop-timer-report.service"},
+            {"path": "/etc/systemd/system/shop-timer-report.timer"},
+        ]},
+    )  # fmt: skip
+    assert render("{{ __common_app_timer_files_unwanted }}", values) == [
+        "shop-timer-report.service",
+        "shop-timer-report.timer",
+    ]
