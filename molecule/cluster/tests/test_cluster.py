@@ -38,7 +38,7 @@ def migrate_ran_on(out: str) -> list[str]:
     """The hosts whose boot of the project ran migrate: its JSON result (printed at -v)
     carries migrate's report, which starts with "Operations to perform"."""
     hosts = []
-    for body in task_outputs(out, "release | Apply migrations"):
+    for body in task_outputs(out, "boot | Apply migrations"):
         for host, result in re.findall(HOST_RESULT, body):
             if "Operations to perform" in result:
                 hosts.append(host)
@@ -221,7 +221,7 @@ def test_rolling_deploy_under_load_fails_no_request(site, app1, app2, tmp_path) 
     out = result.stdout
     # One batch per app server, each out of the upstreams and back in; migrations ran once.
     assert out.count("PLAY [Roll the release out") == 2, out[-3000:]
-    assert sorted(task_hosts(out, "release | Apply migrations")) == [APP1, APP2]
+    assert sorted(task_hosts(out, "boot | Apply migrations")) == [APP1, APP2]
     migrated = migrate_ran_on(out)
     assert migrated == [APP1], f"migrate ran on {migrated}"
     for state in ("down", "up"):

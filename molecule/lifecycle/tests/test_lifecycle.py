@@ -251,14 +251,17 @@ def test_a_long_job_outlives_a_deploy_and_the_worker_follows_deploys_and_rollbac
             ).lstrip("@")
         )
         journal = host.check_output(f"journalctl -u {worker} --since @{since} -o cat")
-        pid = host.check_output(f"systemctl show -p MainPID --value {worker}")
-        worker_dir = host.check_output(f"readlink /proc/{pid}/cwd")
+        worker_since = int(
+            host.check_output(
+                f"systemctl show -p ActiveEnterTimestamp --value --timestamp=unix {worker}"
+            ).lstrip("@")
+        )
     finished = datetime.fromisoformat(done["finished_at"]).timestamp()
     assert finished > serving_since, (done, serving_since)
     assert "Killing" not in journal, journal[-2000:]
     assert "SIGKILL" not in journal, journal[-2000:]
-    # The worker runs the new release now, and the deploy waited for it to start there.
-    assert worker_dir == f"/srv/{APP}/releases/{after}", worker_dir
+    # The worker started again once its job was done, and runs the new release.
+    assert worker_since >= int(finished), (worker_since, finished)
     assert site.digest(site.queue_digest())["release"] == after
     # A rollback takes the worker back too.
     result = ansible_playbook("rollback.yml")
@@ -266,6 +269,63 @@ def test_a_long_job_outlives_a_deploy_and_the_worker_follows_deploys_and_rollbac
     assert live_release(host) == before
     assert site.digest(site.queue_digest())["release"] == before
     record("a 20 s job across a code-only deploy", deploy_seconds=round(took, 1))
+
+
+MIGRATION = """from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("myapp", "0003_digest")]
+    operations = [
+        migrations.CreateModel(
+            name="Probe",
+            fields=[("id", models.BigAutoField(primary_key=True, serialize=False))],
+        ),
+    ]
+"""
+
+
+def psql(host, sql: str, database: str = APP) -> str:
+    with host.sudo("postgres"):
+        return host.check_output(f"psql -XAtq -d {database} -c {sql!r}")
+
+
+def test_a_deploy_that_migrates_dumps_the_database_first(host, site, tmp_path) -> None:
+    assert site.csrf_post_note(site.session(), "before-the-migration").status_code == 302
+    notes = int(psql(host, "SELECT count(*) FROM myapp_note"))
+    source = release_copy(tmp_path, "v-migrates")
+    (source / "myapp/migrations/0004_probe.py").write_text(MIGRATION)
+    result = ansible_playbook("deploy.yml", "-e", f"django_source_path={source}")
+    assert result.returncode == 0, result.stdout[-3000:]
+    release = live_release(host)
+    found = re.search(
+        rf"applies migrations myapp\.0004_probe: the database was dumped first, to "
+        rf"djkit-life:(/var/backups/postgresql/premigrate-{APP}-\d{{8}}T\d{{6}}Z-\S+-to-{release}"
+        rf"\.dump)",
+        " ".join(result.stdout.split()),
+    )
+    assert found, result.stdout[-3000:]
+    dump = found.group(1)
+    assert psql(host, "SELECT count(*) FROM myapp_probe") == "0"
+    # The dump restores into a scratch database with the rows of before, and without the table
+    # the migration made.
+    with host.sudo("postgres"):
+        host.check_output("dropdb --if-exists djkit_scratch && createdb djkit_scratch")
+        try:
+            host.check_output(f"pg_restore --no-owner --dbname=djkit_scratch {dump}")
+            restored = psql(host, "SELECT count(*) FROM myapp_note", "djkit_scratch")
+            probe = psql(host, "SELECT to_regclass('myapp_probe') IS NULL", "djkit_scratch")
+        finally:
+            host.run("dropdb --if-exists djkit_scratch")
+    assert int(restored) == notes
+    assert probe == "t"
+    # A release with no migration to apply takes no dump.
+    again = ansible_playbook(
+        "deploy.yml", "-e", f"django_source_path={release_copy(tmp_path, 'v-no-migration')}"
+    )
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert "dumped first" not in again.stdout
+    record("pre-migrate dump", notes=notes, dump=dump)
 
 
 def test_failed_first_deploy_leaves_a_server_the_next_run_converges(host, site, tmp_path) -> None:
@@ -634,10 +694,10 @@ def test_every_run_puts_drift_right_and_check_mode_only_reports_it(host, site) -
 # A task of each role that changes something when it runs (the input checks and read-only
 # probes run whatever the tags).
 ROLE_TASKS = {
-    "common": "common : install | Ensure the base packages are present",
+    "common": "common : apt | Ensure these packages are present: acl, locales",
     "postgresql": "postgresql : configure | Ensure the server settings are in place",
     "redis": "redis : redis | Ensure Redis listens only where configured and clients authenticate",
-    "django": "django : release | Apply migrations and ask the project for its static and media",
+    "django": "django : boot | Apply migrations and ask the project for its static and media",
     "gunicorn": "gunicorn : configure | Ensure gunicorn's config is in place",
     "uvicorn": "common : app_service | Ensure the units are in place for myapp-uvicorn",
     "nginx": "nginx : configure | Ensure the site is in place",

@@ -70,6 +70,18 @@ for _setting in ("STATIC_ROOT", "MEDIA_ROOT"):
 
 migrated = ""
 if os.environ.get("DJKIT_MIGRATE") == "1":
+    # With DJKIT_PLAN_FIRST=1, migrations to apply on a database that has some applied
+    # already stop the boot here, named, so that the kit dumps the database first and boots
+    # again (a code-only release, or a first deploy onto an empty database, goes on).
+    if os.environ.get("DJKIT_PLAN_FIRST") == "1":
+        from django.db import DEFAULT_DB_ALIAS, connections
+        from django.db.migrations.executor import MigrationExecutor
+
+        executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if plan and executor.loader.applied_migrations:
+            print(json.dumps({"pending": [[m.app_label, m.name] for m, _ in plan]}))
+            sys.exit(0)
     said = io.StringIO()
     call_command("migrate", interactive=False, skip_checks=False, stdout=said)
     migrated = said.getvalue()

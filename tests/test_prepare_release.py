@@ -1,0 +1,94 @@
+"""files/prepare_release.py's migrations (real Django, the controller's, on SQLite): with
+DJKIT_PLAN_FIRST=1 a release whose migrations would change a database that has some applied
+stops before migrating and names them, so that the kit dumps the database first; a first
+deploy onto an empty database, or a release with nothing to apply, goes on."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+FILES = Path(__file__).resolve().parent.parent / "roles/django/files"
+SETTINGS = """SECRET_KEY = "x"
+INSTALLED_APPS = ["shopapp"]
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}}
+STATIC_URL = "/static/"
+"""
+MANAGE = """import os, sys
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "conf.settings")
+from django.core.management import execute_from_command_line
+execute_from_command_line(sys.argv)
+"""
+MIGRATION = """from django.db import migrations, models
+class Migration(migrations.Migration):
+    dependencies = {dependencies}
+    operations = [migrations.CreateModel(name="{model}",
+        fields=[("id", models.AutoField(primary_key=True))])]
+"""
+
+
+def project(root: Path) -> Path:
+    for package in ("conf", "shopapp", "shopapp/migrations"):
+        (root / package).mkdir(parents=True)
+        (root / package / "__init__.py").write_text("")
+    (root / "conf/settings.py").write_text(SETTINGS)
+    (root / "manage.py").write_text(MANAGE)
+    add_migration(root, "0001_first", "First", [])
+    return root
+
+
+def add_migration(root: Path, name: str, model: str, dependencies: list) -> None:
+    text = MIGRATION.format(dependencies=dependencies, model=model)
+    (root / "shopapp/migrations" / f"{name}.py").write_text(text)
+
+
+def boot(root: Path, plan_first: bool) -> tuple[subprocess.CompletedProcess[str], dict]:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env |= {"DJKIT_MIGRATE": "1", "DJKIT_PLAN_FIRST": "1" if plan_first else "0"}
+    script = (FILES / "prepare_release.py").read_text()
+    entry = (FILES / "djkit_entry.py").read_text()
+    result = subprocess.run(
+        [sys.executable, "-c", entry, script, "manage.py"],
+        cwd=root, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    last = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "{}"
+    return result, json.loads(last)
+
+
+def applied(root: Path) -> list[str]:
+    with sqlite3.connect(root / "db.sqlite3") as db:
+        return [
+            row[0] for row in db.execute("SELECT name FROM django_migrations WHERE app = 'shopapp'")
+        ]
+
+
+def test_an_empty_database_is_migrated_without_stopping(tmp_path) -> None:
+    root = project(tmp_path)
+    result, found = boot(root, plan_first=True)
+    assert result.returncode == 0, result.stderr
+    assert "pending" not in found
+    assert "Applying shopapp.0001_first" in found["migrate"]
+    assert applied(root) == ["0001_first"]
+
+
+def test_migrations_for_a_database_in_use_are_named_before_any_is_applied(tmp_path) -> None:
+    root = project(tmp_path)
+    boot(root, plan_first=True)
+    add_migration(root, "0002_second", "Second", [("shopapp", "0001_first")])
+    result, found = boot(root, plan_first=True)
+    assert result.returncode == 0, result.stderr
+    assert found == {"pending": [["shopapp", "0002_second"]]}
+    assert applied(root) == ["0001_first"]
+    # The kit's second boot (after the dump) migrates.
+    result, found = boot(root, plan_first=False)
+    assert result.returncode == 0, result.stderr
+    assert "Applying shopapp.0002_second" in found["migrate"]
+    assert applied(root) == ["0001_first", "0002_second"]
+    # Nothing left to apply: the boot goes on, with or without the plan first.
+    result, found = boot(root, plan_first=True)
+    assert "pending" not in found
+    assert "No migrations to apply" in found["migrate"]
