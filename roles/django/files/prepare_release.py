@@ -25,13 +25,11 @@ import os
 import sys
 import traceback
 
-import django
-
-django.setup()
-
-from django.conf import settings  # noqa: E402 (after the setup, as manage.py's)
-from django.contrib.staticfiles import finders  # noqa: E402
-from django.core.management import call_command  # noqa: E402
+# Django is set up already (files/djkit_entry.py runs this where the project's entry point
+# hands Django its command).
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.core.management import call_command
 
 # Settings the kit cannot serve refuse the release before migrate changes anything.
 _module = os.environ.get("DJKIT_PROJECT_SETTINGS") or os.environ.get("DJANGO_SETTINGS_MODULE")
