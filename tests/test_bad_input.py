@@ -73,6 +73,7 @@ CASES: list[tuple[str, dict, str]] = [
     ("timer on a host that is no app server", {"django_timers": [{"name": "prune", "command": "a", "on_calendar": "daily", "host": "db9"}]}, "django_timers must be"),
     ("two timers of one name", {"django_timers": [{"name": "t", "command": "a", "on_calendar": "daily"}, {"name": "t", "command": "b", "on_calendar": "daily"}]}, "django_timers must be"),
     ("timer without a schedule", {"django_timers": [{"name": "t", "command": "a"}]}, "django_timers"),
+    ("unknown answer to unsafe migrations", {"django_unsafe_migrations": "ignore"}, "django_unsafe_migrations"),
     ("relative writable directory", {"django_writable_dirs": ["data"]}, "django_writable_dirs a"),
     ("releases as a writable directory", {"django_writable_dirs": ["/srv/myapp/releases"]}, "django_writable_dirs a"),
     ("local source without manage.py", {"django_source_path": "/etc"}, "django_manage_command"),

@@ -46,8 +46,10 @@ def add_migration(root: Path, name: str, model: str, dependencies: list) -> None
     (root / "shopapp/migrations" / f"{name}.py").write_text(text)
 
 
-def boot(root: Path, plan_first: bool) -> tuple[subprocess.CompletedProcess[str], dict]:
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+def boot(
+    root: Path, plan_first: bool, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], dict]:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"} | (env or {})
     env |= {"DJKIT_MIGRATE": "1", "DJKIT_PLAN_FIRST": "1" if plan_first else "0"}
     script = (FILES / "prepare_release.py").read_text()
     entry = (FILES / "djkit_entry.py").read_text()
@@ -55,7 +57,7 @@ def boot(root: Path, plan_first: bool) -> tuple[subprocess.CompletedProcess[str]
         [sys.executable, "-c", entry, script, "manage.py"],
         cwd=root, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
-    last = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "{}"
+    last = result.stdout.strip().splitlines()[-1] if result.returncode == 0 else "{}"
     return result, json.loads(last)
 
 
@@ -81,7 +83,7 @@ def test_migrations_for_a_database_in_use_are_named_before_any_is_applied(tmp_pa
     add_migration(root, "0002_second", "Second", [("shopapp", "0001_first")])
     result, found = boot(root, plan_first=True)
     assert result.returncode == 0, result.stderr
-    assert found == {"pending": [["shopapp", "0002_second"]]}
+    assert found == {"pending": [["shopapp", "0002_second"]], "unsafe": []}
     assert applied(root) == ["0001_first"]
     # The kit's second boot (after the dump) migrates.
     result, found = boot(root, plan_first=False)
@@ -92,3 +94,88 @@ def test_migrations_for_a_database_in_use_are_named_before_any_is_applied(tmp_pa
     result, found = boot(root, plan_first=True)
     assert "pending" not in found
     assert "No migrations to apply" in found["migrate"]
+
+
+ITEM = """from django.db import migrations, models
+class Migration(migrations.Migration):
+    dependencies = [("shopapp", "0001_first")]
+    operations = [migrations.CreateModel(name="Item", fields=[
+        ("id", models.AutoField(primary_key=True)),
+        ("name", models.CharField(max_length=20, null=True)),
+        ("size", models.IntegerField(default=0)),
+        ("label", models.CharField(max_length=20, default="")),
+    ])]
+"""
+CHANGES = """from django.db import migrations, models
+class Migration(migrations.Migration):
+    dependencies = [("shopapp", "0002_item")]
+    operations = [
+        migrations.RemoveField("item", "size"),
+        migrations.RenameField("item", "label", "title"),
+        migrations.AlterField("item", "name", models.CharField(max_length=20, default="x")),
+        migrations.AddField("item", "code", models.CharField(max_length=5, default="a")),
+        migrations.AddField("item", "note", models.CharField(max_length=5, null=True)),
+        migrations.AddField("item", "kept", models.IntegerField(db_default=1)),
+    ]
+"""
+
+
+def test_operations_that_would_break_the_live_release_are_named(tmp_path) -> None:
+    root = project(tmp_path)
+    (root / "shopapp/migrations/0002_item.py").write_text(ITEM)
+    boot(root, plan_first=False)
+    (root / "shopapp/migrations/0003_changes.py").write_text(CHANGES)
+    result, found = boot(root, plan_first=True)
+    assert result.returncode == 0, result.stderr
+    assert found["unsafe"] == [
+        "shopapp.0003_changes: RemoveField item.size",
+        "shopapp.0003_changes: RenameField item.label to title",
+        "shopapp.0003_changes: AlterField item.name to NOT NULL without a database default",
+        "shopapp.0003_changes: AddField item.code NOT NULL without a database default",
+    ]
+    # Refused on request, before anything is migrated.
+    env = {"DJKIT_UNSAFE_MIGRATIONS": "refuse"}
+    refused, _ = boot(root, plan_first=False, env=env)
+    assert refused.returncode == 1
+    assert "would break the live release" in refused.stderr
+    assert "RemoveField item.size" in refused.stderr
+    assert "django_unsafe_migrations: warn" in refused.stderr
+    assert applied(root) == ["0001_first", "0002_item"]
+    # Warned only (the default): migrated, the report kept.
+    result, found = boot(root, plan_first=False)
+    assert result.returncode == 0, result.stderr
+    assert len(found["unsafe"]) == 4
+    assert applied(root)[-1] == "0003_changes"
+
+
+def check_rollback(root: Path) -> dict:
+    """files/rollback_check.py in the project as it is now (the release rolled back to)."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    script = (FILES / "rollback_check.py").read_text()
+    entry = (FILES / "djkit_entry.py").read_text()
+    result = subprocess.run(
+        [sys.executable, "-c", entry, script, "manage.py"],
+        cwd=root, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_a_release_that_does_not_know_applied_migrations_is_named_for_rollback(tmp_path) -> None:
+    root = project(tmp_path)
+    add_migration(root, "0002_second", "Second", [("shopapp", "0001_first")])
+    boot(root, plan_first=False)
+    assert check_rollback(root) == {"unknown": []}
+    # The release before 0002: its code does not know it.
+    (root / "shopapp/migrations/0002_second.py").unlink()
+    assert check_rollback(root) == {"unknown": [["shopapp", "0002_second"]]}
+    # A release that squashed both knows them.
+    (root / "shopapp/migrations/0001_first.py").unlink()
+    (root / "shopapp/migrations/0001_squashed_0002.py").write_text(
+        MIGRATION.format(dependencies=[], model="First").replace(
+            "class Migration(migrations.Migration):",
+            "class Migration(migrations.Migration):\n"
+            '    replaces = [("shopapp", "0001_first"), ("shopapp", "0002_second")]',
+        )
+    )
+    assert check_rollback(root) == {"unknown": []}

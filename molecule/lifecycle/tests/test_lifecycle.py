@@ -275,14 +275,23 @@ MIGRATION = """from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("myapp", "0003_digest")]
-    operations = [
-        migrations.CreateModel(
-            name="Probe",
-            fields=[("id", models.BigAutoField(primary_key=True, serialize=False))],
-        ),
-    ]
+    dependencies = [("myapp", "{after}")]
+    operations = [{operations}]
 """
+PROBE = 'migrations.CreateModel(name="Probe", fields=[("id", models.BigAutoField(primary_key=True)), ("size", models.IntegerField(null=True))])'  # noqa: E501
+
+
+def with_migrations(tmp_path, mark: str, *operations: str):
+    """The sample app with migrations added after its own: 0004_probe, then each operation."""
+    source = release_copy(tmp_path, mark)
+    after = "0003_digest"
+    for index, operation in enumerate((PROBE, *operations), start=4):
+        name = "0004_probe" if index == 4 else f"{index:04d}_change"
+        (source / f"myapp/migrations/{name}.py").write_text(
+            MIGRATION.format(after=after, operations=operation)
+        )
+        after = name
+    return source
 
 
 def psql(host, sql: str, database: str = APP) -> str:
@@ -290,25 +299,28 @@ def psql(host, sql: str, database: str = APP) -> str:
         return host.check_output(f"psql -XAtq -d {database} -c {sql!r}")
 
 
-def test_a_deploy_that_migrates_dumps_the_database_first(host, site, tmp_path) -> None:
+def test_schema_changes_dump_first_guard_rollbacks_and_flag_breaking_migrations(
+    host, site, tmp_path
+) -> None:
+    before = live_release(host)
     assert site.csrf_post_note(site.session(), "before-the-migration").status_code == 302
     notes = int(psql(host, "SELECT count(*) FROM myapp_note"))
-    source = release_copy(tmp_path, "v-migrates")
-    (source / "myapp/migrations/0004_probe.py").write_text(MIGRATION)
-    result = ansible_playbook("deploy.yml", "-e", f"django_source_path={source}")
-    assert result.returncode == 0, result.stdout[-3000:]
-    release = live_release(host)
-    found = re.search(
-        rf"applies migrations myapp\.0004_probe: the database was dumped first, to "
-        rf"djkit-life:(/var/backups/postgresql/premigrate-{APP}-\d{{8}}T\d{{6}}Z-\S+-to-{release}"
-        rf"\.dump)",
-        " ".join(result.stdout.split()),
+    # 1. A release that migrates: the database dumped first, named after both releases.
+    result = ansible_playbook(
+        "deploy.yml", "-e", f"django_source_path={with_migrations(tmp_path, 'v-migrates')}"
     )
-    assert found, result.stdout[-3000:]
+    assert result.returncode == 0, result.stdout[-3000:]
+    migrated = live_release(host)
+    said = " ".join(result.stdout.split())
+    found = re.search(
+        rf"applies migrations myapp\.0004_probe: the database was dumped first, to djkit-life:"
+        rf"(/var/backups/postgresql/premigrate-{APP}-\d{{8}}T\d{{6}}Z-{before}-to-{migrated}\.dump)",
+        said,
+    )
+    assert found, said[-3000:]
     dump = found.group(1)
     assert psql(host, "SELECT count(*) FROM myapp_probe") == "0"
-    # The dump restores into a scratch database with the rows of before, and without the table
-    # the migration made.
+    # It restores into a scratch database with the rows of before, without the new table.
     with host.sudo("postgres"):
         host.check_output("dropdb --if-exists djkit_scratch && createdb djkit_scratch")
         try:
@@ -319,13 +331,59 @@ def test_a_deploy_that_migrates_dumps_the_database_first(host, site, tmp_path) -
             host.run("dropdb --if-exists djkit_scratch")
     assert int(restored) == notes
     assert probe == "t"
-    # A release with no migration to apply takes no dump.
+
+    # 2. Back to the release before it, which does not know 0004_probe: stopped, naming it
+    # and the dump; nothing switched.
+    refused = ansible_playbook("rollback.yml")
+    said = " ".join((refused.stdout + refused.stderr).split())
+    assert refused.returncode != 0
+    assert (
+        f"Release {before} does not know migrations applied in the database: myapp.0004_probe"
+        in (said)
+    ), said[-3000:]
+    assert f"djkit-life:{dump}" in said
+    assert live_release(host) == migrated
+    # With the override: rolled back, and logged.
+    with host.sudo():
+        since = host.check_output("date +%s")
+    result = ansible_playbook("rollback.yml", "-e", "django_rollback_across_migrations=true")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert live_release(host) == before
+    with host.sudo():
+        logged = host.check_output(f"journalctl -t djkit --since @{since} -o cat")
+    assert f"rollback of {APP} to release {before} across migrations" in logged
+
+    # 3. A code-only release takes no dump.
     again = ansible_playbook(
-        "deploy.yml", "-e", f"django_source_path={release_copy(tmp_path, 'v-no-migration')}"
+        "deploy.yml", "-e", f"django_source_path={with_migrations(tmp_path, 'v-code-only')}"
     )
     assert again.returncode == 0, again.stdout[-3000:]
     assert "dumped first" not in again.stdout
-    record("pre-migrate dump", notes=notes, dump=dump)
+
+    # 4. A migration that removes a column the live release reads: refused on request before
+    # it migrates; warned of by default, before the switch.
+    live = live_release(host)
+    breaking = with_migrations(tmp_path, "v-drops-text", 'migrations.RemoveField("note", "text")')
+    refused = ansible_playbook(
+        "deploy.yml",
+        "-e",
+        f"django_source_path={breaking}",
+        "-e",
+        "django_unsafe_migrations=refuse",
+    )
+    said = " ".join((refused.stdout + refused.stderr).split())
+    assert refused.returncode != 0
+    assert "would break the live release" in said, said[-3000:]
+    assert "myapp.0005_change: RemoveField note.text" in said
+    assert live_release(host) == live
+    assert psql(host, "SELECT count(*) FROM django_migrations WHERE name = '0005_change'") == "0"
+    harmless = with_migrations(tmp_path, "v-drops-size", 'migrations.RemoveField("probe", "size")')
+    warned = ansible_playbook("deploy.yml", "-e", f"django_source_path={harmless}")
+    assert warned.returncode == 0, warned.stdout[-3000:]
+    warning = warned.stdout.find("myapp.0005_change: RemoveField probe.size")
+    switch = warned.stdout.find("go_live | Switch the live release")
+    assert 0 < warning < switch, warned.stdout[-3000:]
+    record("schema-safe releases", notes=notes, dump=dump)
 
 
 def test_failed_first_deploy_leaves_a_server_the_next_run_converges(host, site, tmp_path) -> None:

@@ -66,19 +66,76 @@ for _setting in ("STATIC_ROOT", "MEDIA_ROOT"):
             " release, if any, keeps serving."
         )
 
-migrated = ""
-if os.environ.get("DJKIT_MIGRATE") == "1":
-    # With DJKIT_PLAN_FIRST=1, migrations to apply on a database that has some applied
-    # already stop the boot here, named, so that the kit dumps the database first and boots
-    # again (a code-only release, or a first deploy onto an empty database, goes on).
-    if os.environ.get("DJKIT_PLAN_FIRST") == "1":
-        from django.db import DEFAULT_DB_ALIAS, connections
-        from django.db.migrations.executor import MigrationExecutor
 
-        executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
-        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
-        if plan and executor.loader.applied_migrations:
-            print(json.dumps({"pending": [[m.app_label, m.name] for m, _ in plan]}))
+def unsafe_operations(loader, plan) -> list[str]:
+    """What in the migrations to apply would make the live release fail on the new schema: a
+    column or table it reads removed or renamed, a column it does not write (added, or made
+    NOT NULL) required with no default in the database. Django's own operation types; what
+    RunSQL and RunPython do is not read."""
+    from django.db import migrations as operations
+    from django.db.models import NOT_PROVIDED
+
+    def required(field) -> bool:
+        default = getattr(field, "db_default", NOT_PROVIDED)  # Django 5.0 and later
+        return not field.null and not field.many_to_many and default is NOT_PROVIDED
+
+    found = []
+    for migration, backwards in plan:
+        where = f"{migration.app_label}.{migration.name}"
+        for operation in [] if backwards else migration.operations:
+            if isinstance(operation, operations.RemoveField):
+                found.append(f"{where}: RemoveField {operation.model_name}.{operation.name}")
+            elif isinstance(operation, operations.DeleteModel):
+                found.append(f"{where}: DeleteModel {operation.name}")
+            elif isinstance(operation, operations.RenameField):
+                found.append(
+                    f"{where}: RenameField {operation.model_name}.{operation.old_name}"
+                    f" to {operation.new_name}"
+                )
+            elif isinstance(operation, operations.RenameModel):
+                found.append(f"{where}: RenameModel {operation.old_name} to {operation.new_name}")
+            elif isinstance(operation, operations.AddField) and required(operation.field):
+                found.append(
+                    f"{where}: AddField {operation.model_name}.{operation.name} NOT NULL without"
+                    " a database default"
+                )
+            elif isinstance(operation, operations.AlterField) and required(operation.field):
+                before = loader.project_state((migration.app_label, migration.name), at_end=False)
+                model = before.models.get((migration.app_label, operation.model_name_lower))
+                old = model.fields.get(operation.name) if model else None
+                if old is not None and old.null:
+                    found.append(
+                        f"{where}: AlterField {operation.model_name}.{operation.name} to NOT NULL"
+                        " without a database default"
+                    )
+    return found
+
+
+migrated = ""
+unsafe = []
+if os.environ.get("DJKIT_MIGRATE") == "1":
+    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    # A database in use (some migrations applied): a live release may be reading it.
+    if plan and executor.loader.applied_migrations:
+        unsafe = unsafe_operations(executor.loader, plan)
+        if unsafe and os.environ.get("DJKIT_UNSAFE_MIGRATIONS") == "refuse":
+            sys.exit(
+                "The migrations to apply would break the live release, which reads the schema"
+                f" as it is: {'; '.join(unsafe)}. Ship the code that stops using those columns"
+                " or tables first, and the migration in a later release (or give the column a"
+                " db_default); or set django_unsafe_migrations: warn. Nothing was migrated; the"
+                " live release keeps serving."
+            )
+        # With DJKIT_PLAN_FIRST=1 the boot stops here, naming them, so that the kit dumps the
+        # database first and boots again (a code-only release, or a first deploy onto an
+        # empty database, goes on).
+        if os.environ.get("DJKIT_PLAN_FIRST") == "1":
+            pending = [[m.app_label, m.name] for m, _ in plan]
+            print(json.dumps({"pending": pending, "unsafe": unsafe}))
             sys.exit(0)
     said = io.StringIO()
     call_command("migrate", interactive=False, skip_checks=False, stdout=said)
@@ -87,6 +144,7 @@ if os.environ.get("DJKIT_MIGRATE") == "1":
 static_root = str(settings.STATIC_ROOT or "")
 found = {
     "migrate": migrated,
+    "unsafe": unsafe,
     "static_root": static_root,
     "media_root": str(settings.MEDIA_ROOT or ""),
     "static_url": settings.STATIC_URL,
