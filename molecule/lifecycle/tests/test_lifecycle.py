@@ -323,11 +323,13 @@ def test_schema_changes_dump_first_guard_rollbacks_and_flag_breaking_migrations(
     # It restores into a scratch database with the rows of before, without the new table.
     with host.sudo("postgres"):
         host.check_output("dropdb --if-exists djkit_scratch && createdb djkit_scratch")
-        try:
+    try:
+        with host.sudo("postgres"):
             host.check_output(f"pg_restore --no-owner --dbname=djkit_scratch {dump}")
-            restored = psql(host, "SELECT count(*) FROM myapp_note", "djkit_scratch")
-            probe = psql(host, "SELECT to_regclass('myapp_probe') IS NULL", "djkit_scratch")
-        finally:
+        restored = psql(host, "SELECT count(*) FROM myapp_note", "djkit_scratch")
+        probe = psql(host, "SELECT to_regclass('myapp_probe') IS NULL", "djkit_scratch")
+    finally:
+        with host.sudo("postgres"):
             host.run("dropdb --if-exists djkit_scratch")
     assert int(restored) == notes
     assert probe == "t"
