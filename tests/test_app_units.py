@@ -28,6 +28,7 @@ def variables(**more: object) -> dict:
         "django_secret_key": "x",
         "django_workers": WORKERS,
         "common_private_users_supported": True,
+        "inventory_hostname": "app1",
         **more,
     }
 
@@ -212,3 +213,13 @@ def test_timer_units_not_asked_for_here_are_found() -> None:
         "shop-timer-report.service",
         "shop-timer-report.timer",
     ]
+
+
+def test_a_worker_with_a_host_runs_there_only() -> None:
+    workers = [*WORKERS, {"name": "beat", "command": "celery -A proj beat", "host": "app2"}]
+    units = "{{ __django_worker_units }}"
+    here = render(units, variables(django_workers=workers))
+    there = render(units, variables(django_workers=workers, inventory_hostname="app2"))
+    assert "shop-worker-beat@1.service" not in here
+    assert there[-1] == "shop-worker-beat@1.service"
+    assert len(there) == len(here) + 1
