@@ -46,17 +46,22 @@ def add_migration(root: Path, name: str, model: str, dependencies: list) -> None
     (root / "shopapp/migrations" / f"{name}.py").write_text(text)
 
 
-def boot(
-    root: Path, plan_first: bool, env: dict[str, str] | None = None
-) -> tuple[subprocess.CompletedProcess[str], dict]:
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"} | (env or {})
-    env |= {"DJKIT_MIGRATE": "1", "DJKIT_PLAN_FIRST": "1" if plan_first else "0"}
-    script = (FILES / "prepare_release.py").read_text()
+def run_script(root: Path, name: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """One of the kit's release scripts (files/NAME) in the project, as the kit runs it."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"} | env
+    script = (FILES / name).read_text()
     entry = (FILES / "djkit_entry.py").read_text()
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", entry, script, "manage.py"],
         cwd=root, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
+
+
+def boot(
+    root: Path, plan_first: bool, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], dict]:
+    env = (env or {}) | {"DJKIT_MIGRATE": "1", "DJKIT_PLAN_FIRST": "1" if plan_first else "0"}
+    result = run_script(root, "prepare_release.py", env)
     last = result.stdout.strip().splitlines()[-1] if result.returncode == 0 else "{}"
     return result, json.loads(last)
 
@@ -150,13 +155,7 @@ def test_operations_that_would_break_the_live_release_are_named(tmp_path) -> Non
 
 def check_rollback(root: Path) -> dict:
     """files/rollback_check.py in the project as it is now (the release rolled back to)."""
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    script = (FILES / "rollback_check.py").read_text()
-    entry = (FILES / "djkit_entry.py").read_text()
-    result = subprocess.run(
-        [sys.executable, "-c", entry, script, "manage.py"],
-        cwd=root, env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    result = run_script(root, "rollback_check.py", {})
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 

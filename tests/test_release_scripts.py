@@ -272,20 +272,25 @@ def test_usage_errors_say_how_to_call() -> None:
     assert "usage: djkit-release venv" in result.stderr
 
 
-def test_switch_replaces_the_live_link_and_restarts_the_first_service_holding_the_rest(
-    tmp_path,
-) -> None:
+def releases_with_systemctl(tmp_path, body: str) -> tuple[Path, Path, Path, dict[str, str]]:
+    """releases/old (live) and releases/new, and a systemctl stand-in (`body`, with LOG the
+    file it may write its calls to) first on PATH."""
     old, new = tmp_path / "releases/old", tmp_path / "releases/new"
     old.mkdir(parents=True)
     new.mkdir()
     (tmp_path / "current").symlink_to(old)
     bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
     bin_dir.mkdir()
-    stub(
-        bin_dir, "systemctl",
-        f'if [ "$1" = show ]; then echo loaded; else echo "systemctl $*" >> {log}; fi',
-    )  # fmt: skip
-    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    stub(bin_dir, "systemctl", body.replace("LOG", str(log)))
+    return old, new, log, {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
+
+
+def test_switch_replaces_the_live_link_and_restarts_the_first_service_holding_the_rest(
+    tmp_path,
+) -> None:
+    old, new, log, env = releases_with_systemctl(
+        tmp_path, 'if [ "$1" = show ]; then echo loaded; else echo "systemctl $*" >> LOG; fi'
+    )
     script = str(FILES / "djkit-release")
     # One server: Gunicorn restarts; Uvicorn and a worker are told to stop without waiting.
     held = run(script, "switch", str(new), str(tmp_path / "current"), "1", "a.service",
@@ -325,20 +330,13 @@ def test_switch_replaces_the_live_link_and_restarts_the_first_service_holding_th
 
 
 def test_switch_refuses_a_unit_not_set_up_before_changing_anything(tmp_path) -> None:
-    old, new = tmp_path / "releases/old", tmp_path / "releases/new"
-    old.mkdir(parents=True)
-    new.mkdir()
-    (tmp_path / "current").symlink_to(old)
-    bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
-    bin_dir.mkdir()
-    stub(
-        bin_dir, "systemctl",
-        f'echo "systemctl $*" >> {log}\n'
+    old, new, log, env = releases_with_systemctl(
+        tmp_path,
+        'echo "systemctl $*" >> LOG\n'
         'case "$*" in *worker*) echo not-found ;; *) echo loaded ;; esac',
-    )  # fmt: skip
+    )
     result = run(str(FILES / "djkit-release"), "switch", str(new), str(tmp_path / "current"), "1",
-                 "a.service", "app-worker-tasks@1.service",
-                 env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})  # fmt: skip
+                 "a.service", "app-worker-tasks@1.service", env=env)  # fmt: skip
     assert result.returncode == 3
     assert "app-worker-tasks@1.service is not set up on this server (LoadState=not-found)" in (
         result.stderr
