@@ -318,6 +318,20 @@ def test_switch_replaces_the_live_link_and_restarts_the_first_service_holding_th
                 "b.service", env=env)  # fmt: skip
     assert plain.returncode == 0, plain.stderr
     assert log.read_text().splitlines() == ["systemctl restart a.service b.service"]
+    log.unlink()
+    # A worker server: no web service, its workers only told to stop; or nothing to move.
+    workers = run(script, "switch", str(old), str(tmp_path / "current"), "0",
+                  "app-worker-tasks@1.service", "app-worker-tasks@2.service", env=env)  # fmt: skip
+    assert workers.returncode == 0, workers.stderr
+    assert (tmp_path / "current").resolve() == old
+    assert log.read_text().splitlines() == [
+        "systemctl stop --no-block app-worker-tasks@1.service app-worker-tasks@2.service"
+    ]
+    log.unlink()
+    bare = run(script, "switch", str(new), str(tmp_path / "current"), "0", env=env)
+    assert bare.returncode == 0, bare.stderr
+    assert (tmp_path / "current").resolve() == new
+    assert not log.exists()
 
     mark = new / ".djkit-live"
     went_live = run(script, "live", str(mark), GROUP, "b.service", "app-worker-tasks@1.service",

@@ -1,6 +1,6 @@
 """The split stack as users and attackers see it: one site through the web server, served by
-both app servers, one session and one channel layer across them, and only the network paths
-each tier needs."""
+both app servers, one session and one channel layer across them, the app's worker on a server
+of its own, and only the network paths each tier needs."""
 
 import itertools
 import json
@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import websockets.sync.client
-from conftest import APP1, APP2, DB, WEB
+from conftest import APP1, APP2, DB, WEB, WORKER
 
 from djkit_probe import Load, ansible_playbook, reachable, record, release_copy
 
@@ -108,11 +108,12 @@ def test_websocket_push_crosses_app_servers(site, app1, app2) -> None:
     assert event["text"] == text, event
 
 
-def test_database_only_from_app_servers(db, app1, app2, web, address) -> None:
+def test_database_only_from_app_and_worker_servers(db, app1, app2, web, worker, address) -> None:
     assert not reachable(web, address(DB), 5432), "the web server reaches PostgreSQL"
     assert not reachable(web, address(DB), 6379), "the web server reaches Redis"
     assert reachable(app1, address(DB), 5432), "control: app1 cannot reach PostgreSQL"
     assert reachable(app2, address(DB), 6379), "control: app2 cannot reach Redis"
+    assert reachable(worker, address(DB), 5432), "the worker server cannot reach PostgreSQL"
     with db.sudo():
         hba = [
             line.split()
@@ -123,13 +124,13 @@ def test_database_only_from_app_servers(db, app1, app2, web, address) -> None:
     assert not [row for row in hba if "trust" in row], hba
     remote = [row for row in hba if row[0] == "hostssl" and not row[3].startswith(("127.", "::1"))]
     assert sorted(row[3] for row in remote) == sorted(
-        f"{address(name)}/32" for name in (APP1, APP2)
+        f"{address(name)}/32" for name in (APP1, APP2, WORKER)
     )
     assert all(row[4] == "scram-sha-256" for row in remote)
 
 
-def test_app_logs_in_to_the_database_over_tls(app1, app2) -> None:
-    for h in (app1, app2):
+def test_app_logs_in_to_the_database_over_tls(app1, app2, worker) -> None:
+    for h in (app1, app2, worker):
         with h.sudo():
             out = h.check_output(
                 f'{APP}-manage shell -c "from django.db import connection; '
@@ -155,6 +156,35 @@ def test_app_ports_only_from_the_web_server(db, app1, web, address) -> None:
             env = app1.check_output(f"systemctl show -p Environment --value {APP}-{server}.service")
             assert f"FORWARDED_ALLOW_IPS={address(WEB)}" in env.split(), f"{server}: {env}"
     assert "forwarded_allow_ips" not in conf
+
+
+def live_release(h) -> str:
+    with h.sudo():
+        return Path(h.check_output(f"readlink /srv/{APP}/current")).name
+
+
+def test_worker_server_runs_the_workers_and_serves_nothing(site, app1, app2, web, worker) -> None:
+    """With a workerservers group the app's workers run there, on the release the app servers
+    serve, and nowhere else; the worker server runs no web process and opens no port to it."""
+    unit = f"{APP}-worker-tasks@1.service"
+    with worker.sudo():
+        assert worker.service(unit).is_running
+        assert worker.service(unit).is_enabled
+        assert worker.run(f"systemctl cat {APP}-gunicorn.service {APP}-gunicorn.socket").rc != 0
+        listening = worker.check_output("ss -ltnH")
+    assert not re.search(r":(80|443|8000|8001)\s", listening), listening
+    for h in (app1, app2):
+        with h.sudo():
+            assert h.run(f"systemctl cat {unit}").rc != 0, f"{h} has the worker"
+            assert h.service(f"{APP}-gunicorn.service").is_running
+    # The web server's upstreams name the app servers only.
+    with web.sudo():
+        site_conf = web.check_output(f"cat /etc/nginx/sites-available/{APP}.conf")
+    assert WORKER not in site_conf
+    # A job queued through the site is run (by the only worker there is) on the live release.
+    job = site.digest(site.queue_digest())
+    assert job["status"] == "SUCCESSFUL", job
+    assert job["release"] == live_release(worker) == live_release(app1), job
 
 
 def test_upstreams_balance_with_passive_checks(web, address) -> None:
@@ -205,7 +235,7 @@ def quiet_while_restarting(h, since: str) -> tuple[int, int, int]:
     )
 
 
-def test_rolling_deploy_under_load_fails_no_request(site, app1, app2, tmp_path) -> None:
+def test_rolling_deploy_under_load_fails_no_request(site, app1, app2, worker, tmp_path) -> None:
     mark = "rolling-v2"
     source = release_copy(tmp_path, mark)
     since = {h: h.check_output("date +%s") for h in (app1, app2)}
@@ -221,7 +251,10 @@ def test_rolling_deploy_under_load_fails_no_request(site, app1, app2, tmp_path) 
     out = result.stdout
     # One batch per app server, each out of the upstreams and back in; migrations ran once.
     assert out.count("PLAY [Roll the release out") == 2, out[-3000:]
-    assert sorted(task_hosts(out, "boot | Apply migrations")) == [APP1, APP2]
+    # The worker server built and booted the release too (never migrating), and moved its
+    # workers after the app servers, out of the upstreams' business.
+    assert sorted(task_hosts(out, "boot | Apply migrations")) == [APP1, APP2, WORKER]
+    assert "PLAY [Move the workers on worker servers to the release]" in out
     migrated = migrate_ran_on(out)
     assert migrated == [APP1], f"migrate ran on {migrated}"
     for state in ("down", "up"):
@@ -240,11 +273,10 @@ def test_rolling_deploy_under_load_fails_no_request(site, app1, app2, tmp_path) 
         assert restarting == 0, f"{h}: {restarting} requests reached it while it restarted"
         assert before > 0, f"{h}: served no load before its restart"
         assert after > 0, f"{h}: served no load after its restart"
-    releases = set()
-    for h in (app1, app2):
-        with h.sudo():
-            releases.add(Path(h.check_output(f"readlink /srv/{APP}/current")).name)
+    releases = {live_release(h) for h in (app1, app2, worker)}
     assert len(releases) == 1, releases
+    job = site.digest(site.queue_digest())
+    assert job["status"] == "SUCCESSFUL" and job["release"] in releases, job
     pages = [site.session().get(f"{site.base}/", timeout=10).text for _ in range(4)]
     assert all(f'<p id="mark">{mark}</p>' in page for page in pages)
     record(
@@ -254,6 +286,19 @@ def test_rolling_deploy_under_load_fails_no_request(site, app1, app2, tmp_path) 
         failed=load.failed,
         load_before_during_after_restart=around,
     )
+
+
+def test_rollback_moves_the_worker_server_too(site, app1, app2, worker) -> None:
+    before = live_release(worker)
+    result = ansible_playbook("rollback.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "PLAY [Roll the workers on worker servers back]" in result.stdout
+    after = {live_release(h) for h in (app1, app2, worker)}
+    assert len(after) == 1 and before not in after, (before, after)
+    with worker.sudo():
+        assert worker.service(f"{APP}-worker-tasks@1.service").is_running
+    job = site.digest(site.queue_digest())
+    assert job["status"] == "SUCCESSFUL" and job["release"] in after, job
 
 
 def test_check_deploy_is_clean_on_every_app_server(app1, app2) -> None:
