@@ -223,3 +223,30 @@ def test_a_worker_with_a_host_runs_there_only() -> None:
     assert "shop-worker-beat@1.service" not in here
     assert there[-1] == "shop-worker-beat@1.service"
     assert len(there) == len(here) + 1
+
+
+def test_worker_servers_take_the_workers_and_run_no_web_service() -> None:
+    """With worker servers (djkit_worker_hosts), the workers run there and not on the app
+    servers, a worker's `host` may name either kind, and a worker server has no service of
+    Gunicorn's or Uvicorn's for a deploy to restart."""
+    workers = [*WORKERS, {"name": "beat", "command": "celery -A proj beat", "host": "app1"}]
+    topology = {"djkit_app_hosts": ["app1", "app2"], "djkit_worker_hosts": ["jobs1"],
+                "django_workers": workers, "uvicorn_enabled": True}  # fmt: skip
+    units = "{{ __django_worker_units }}"
+    on_app1 = render(units, variables(**topology))
+    on_app2 = render(units, variables(**topology, inventory_hostname="app2"))
+    on_jobs1 = render(units, variables(**topology, inventory_hostname="jobs1"))
+    assert on_app1 == ["shop-worker-beat@1.service"]
+    assert on_app2 == []
+    assert on_jobs1 == [
+        "shop-worker-tasks@1.service",
+        "shop-worker-tasks@2.service",
+        "shop-worker-mail@1.service",
+    ]
+    services = "{{ django_services }}"
+    assert render(services, variables(**topology, inventory_hostname="jobs1")) == []
+    assert render(services, variables(**topology)) == ["shop-gunicorn.service", "shop-uvicorn.service"]
+    # A worker server is never taken out of (or put back into) the web servers' upstreams.
+    rolling = "{{ __django_rolling | bool }}"
+    assert render(rolling, variables(**topology, django_web_hosts=["web1"])) is True
+    assert render(rolling, variables(**topology, django_web_hosts=["web1"], inventory_hostname="jobs1")) is False

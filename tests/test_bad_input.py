@@ -69,6 +69,8 @@ CASES: list[tuple[str, dict, str]] = [
     ("worker without a command", {"django_workers": [{"name": "jobs"}]}, "django_workers"),
     ("worker with an empty command", {"django_workers": [{"name": "jobs", "command": " "}]}, "django_workers must be"),
     ("worker on a host that is no app server", {"django_workers": [{"name": "beat", "command": "celery -A proj beat", "host": "db9"}]}, "django_workers must be"),
+    ("workers on a server that runs no app", {"django_workers_hosts": ["db9"]}, "django_workers_hosts"),
+    ("worker server not in the inventory", {"djkit_worker_hosts": ["jobs9"]}, "djkit_worker_hosts"),
     ("worker with no stop timeout", {"django_workers": [{"name": "jobs", "command": "a", "stop_timeout": 0}]}, "django_workers must be"),
     ("timer schedule systemd cannot read", {"django_timers": [{"name": "prune", "command": "python manage.py clearsessions", "on_calendar": "every tuesday-ish"}]}, "systemd-analyze calendar said"),
     ("timer on a host that is no app server", {"django_timers": [{"name": "prune", "command": "a", "on_calendar": "daily", "host": "db9"}]}, "django_timers must be"),
