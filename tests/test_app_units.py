@@ -245,8 +245,16 @@ def test_worker_servers_take_the_workers_and_run_no_web_service() -> None:
     ]
     services = "{{ django_services }}"
     assert render(services, variables(**topology, inventory_hostname="jobs1")) == []
-    assert render(services, variables(**topology)) == ["shop-gunicorn.service", "shop-uvicorn.service"]
+    assert render(services, variables(**topology)) == [
+        "shop-gunicorn.service",
+        "shop-uvicorn.service",
+    ]
     # A worker server is never taken out of (or put back into) the web servers' upstreams.
     rolling = "{{ __django_rolling | bool }}"
     assert render(rolling, variables(**topology, django_web_hosts=["web1"])) is True
-    assert render(rolling, variables(**topology, django_web_hosts=["web1"], inventory_hostname="jobs1")) is False
+    assert (
+        render(
+            rolling, variables(**topology, django_web_hosts=["web1"], inventory_hostname="jobs1")
+        )
+        is False
+    )

@@ -276,7 +276,8 @@ def test_rolling_deploy_under_load_fails_no_request(site, app1, app2, worker, tm
     releases = {live_release(h) for h in (app1, app2, worker)}
     assert len(releases) == 1, releases
     job = site.digest(site.queue_digest())
-    assert job["status"] == "SUCCESSFUL" and job["release"] in releases, job
+    assert job["status"] == "SUCCESSFUL", job
+    assert job["release"] in releases, job
     pages = [site.session().get(f"{site.base}/", timeout=10).text for _ in range(4)]
     assert all(f'<p id="mark">{mark}</p>' in page for page in pages)
     record(
@@ -294,11 +295,13 @@ def test_rollback_moves_the_worker_server_too(site, app1, app2, worker) -> None:
     assert result.returncode == 0, result.stdout[-3000:]
     assert "PLAY [Roll the workers on worker servers back]" in result.stdout
     after = {live_release(h) for h in (app1, app2, worker)}
-    assert len(after) == 1 and before not in after, (before, after)
+    assert len(after) == 1, after
+    assert before not in after, (before, after)
     with worker.sudo():
         assert worker.service(f"{APP}-worker-tasks@1.service").is_running
     job = site.digest(site.queue_digest())
-    assert job["status"] == "SUCCESSFUL" and job["release"] in after, job
+    assert job["status"] == "SUCCESSFUL", job
+    assert job["release"] in after, job
 
 
 def test_check_deploy_is_clean_on_every_app_server(app1, app2) -> None:
