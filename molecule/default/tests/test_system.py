@@ -1,0 +1,108 @@
+"""The server itself (role system): SSH as a production server's, proven from another
+container, the lockout guard that keeps the old settings when new ones would shut the admin
+out, the journal bounded, and no TLS 1.0 or 1.1 anywhere in nginx's configuration."""
+
+import json
+import re
+import subprocess
+
+from djkit_probe import PROJECT, ansible_playbook, inventory_host
+
+PLATFORMS = ("djkit-d12-asgi", "djkit-d13-wsgi")
+DROPIN = "/etc/ssh/sshd_config.d/00-djkit.conf"
+SSH = "ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10"
+
+
+def sshd_settings(h) -> dict[str, str]:
+    with h.sudo():
+        lines = h.check_output("/usr/sbin/sshd -T").splitlines()
+    return dict(line.split(" ", 1) for line in lines if " " in line)
+
+
+def test_sshd_runs_with_the_kit_settings(host) -> None:
+    found = sshd_settings(host)
+    for name, value in {
+        "permitrootlogin": "no",
+        "passwordauthentication": "no",
+        "kbdinteractiveauthentication": "no",
+        "permitemptypasswords": "no",
+        "pubkeyauthentication": "yes",
+        "authenticationmethods": "publickey",
+        "maxauthtries": "3",
+        "x11forwarding": "no",
+    }.items():
+        assert found.get(name) == value, f"{name}: {found.get(name)}"
+    # Mozilla's modern set: no SHA-1, no CBC, no plain Diffie-Hellman group exchange with SHA-1.
+    for kind in ("kexalgorithms", "ciphers", "macs"):
+        algorithms = found[kind].split(",")
+        assert algorithms, kind
+        weak = [a for a in algorithms if re.search(r"sha1|cbc|group1[4-8]?-|md5|3des", a)]
+        assert weak == [], f"{kind}: {weak}"
+    assert found["kexalgorithms"].split(",")[0].startswith(("mlkem", "sntrup")), found
+
+
+def test_password_login_is_refused_and_a_key_accepted_from_another_container(host) -> None:
+    name = host.backend.get_hostname()
+    other = inventory_host(next(p for p in PLATFORMS if p != name))
+    address = host.check_output("hostname -I").split()[0]
+    # The methods the server offers a client that tries passwords first: publickey only.
+    with other.sudo():
+        password = other.run(
+            f"{SSH} -o BatchMode=yes -o PubkeyAuthentication=no"
+            f" -o PreferredAuthentications=password,keyboard-interactive admin@{address} true"
+        )
+    assert password.rc == 255, password.stdout
+    assert "Permission denied (publickey)" in password.stderr, password.stderr
+    key = subprocess.run(
+        [str(PROJECT / "tools" / "fresh-server"), "key"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    with open(key, encoding="utf-8") as handle:
+        private = handle.read()
+    path = f"/root/djkit-test-key-{name}"
+    with other.sudo():
+        other.run(f"install -m 600 /dev/stdin {path} <<'EOF'\n{private}EOF")
+        try:
+            login = other.run(f"{SSH} -o BatchMode=yes -i {path} admin@{address} id -un")
+        finally:
+            other.run(f"rm -f {path}")
+    assert login.rc == 0, login.stderr
+    assert login.stdout.strip() == "admin"
+
+
+def test_the_lockout_guard_keeps_the_old_settings_and_says_why() -> None:
+    """Settings that would shut the kit's own user out (a group it is not in) are undone by
+    the server itself, and the run fails naming sshd's reason."""
+    name = "djkit-d13-wsgi"
+    h = inventory_host(name)
+    with h.sudo():
+        before = h.check_output(f"sha256sum {DROPIN}")
+    bad = {"system_ssh_allow_groups": ["djkit-nobody"], "system_ssh_guard_seconds": 30}
+    result = ansible_playbook(
+        "base.yml", "--tags", "role::system", "--limit", name, "-e", json.dumps(bad)
+    )
+    # One line, as the callback folds long messages (and quotes ' as '' in YAML).
+    out = " ".join(result.stdout.split()).replace("''", "'")
+    assert result.returncode != 0, out[-3000:]
+    assert "The new SSH settings would lock the kit out" in out, out[-3000:]
+    assert "none of user's groups are listed in AllowGroups" in out, out[-3000:]
+    # The server put the previous file back (and left no copy behind); logins work.
+    with h.sudo():
+        assert h.check_output(f"sha256sum {DROPIN}") == before
+        assert h.run("ls /etc/ssh/sshd_config.d/*~").rc != 0
+    assert "allowgroups" not in sshd_settings(h)
+
+
+def test_the_journal_is_bounded(host) -> None:
+    with host.sudo():
+        config = host.check_output("systemd-analyze cat-config systemd/journald.conf")
+    assert "SystemMaxUse=1G" in config
+    assert "RuntimeMaxUse=100M" in config
+
+
+def test_no_tls_below_1_2_anywhere_in_nginx(host) -> None:
+    with host.sudo():
+        config = host.check_output("nginx -T 2>/dev/null")
+    protocols = re.findall(r"^\s*ssl_protocols\s+([^;]+);", config, re.M)
+    assert protocols, "no ssl_protocols line"
+    assert all(p.split() == ["TLSv1.2", "TLSv1.3"] for p in protocols), protocols
