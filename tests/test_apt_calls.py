@@ -58,4 +58,4 @@ def test_every_role_that_installs_packages_goes_through_the_common_apt_tasks() -
         if (task.get("ansible.builtin.import_role") or {}).get("tasks_from") == "apt"
         or task.get("ansible.builtin.import_tasks") == "apt.yml"
     }
-    assert importers == {"common", "django", "nginx", "postgresql", "redis"}
+    assert importers == {"common", "django", "nginx", "postgresql", "redis", "system"}

@@ -106,3 +106,15 @@ def test_no_tls_below_1_2_anywhere_in_nginx(host) -> None:
     protocols = re.findall(r"^\s*ssl_protocols\s+([^;]+);", config, re.M)
     assert protocols, "no ssl_protocols line"
     assert all(p.split() == ["TLSv1.2", "TLSv1.3"] for p in protocols), protocols
+
+
+def test_unattended_upgrades_select_security_origins_only(host) -> None:
+    with host.sudo():
+        config = host.check_output("apt-config dump APT::Periodic")
+        out = host.check_output("unattended-upgrade --dry-run --debug 2>&1")
+    assert 'APT::Periodic::Unattended-Upgrade "1";' in config
+    allowed = next(line for line in out.splitlines() if line.startswith("Allowed origins are:"))
+    origins = allowed.split(": ", 1)[1].split(", ")
+    assert origins, allowed
+    assert all("Debian-Security" in origin for origin in origins), origins
+    assert "Initial blacklist: ^postgresql-[0-9]+$" in out

@@ -1,0 +1,114 @@
+"""The system role's files as it renders them, read by the programs that read them on a server:
+sshd's settings (sshd -t itself runs in the default scenario), apt's configuration of
+unattended-upgrades, needrestart's Perl."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from role_templates import ROLES, render, role_variables
+
+TEMPLATES = ROLES / "system/templates"
+OFFERED = {
+    "kex": [
+        "sntrup761x25519-sha512@openssh.com", "curve25519-sha256", "diffie-hellman-group14-sha1",
+    ],
+    "cipher": ["aes128-cbc", "aes256-gcm@openssh.com", "chacha20-poly1305@openssh.com"],
+    "mac": ["hmac-sha1", "hmac-sha2-256-etm@openssh.com"],
+}  # fmt: skip
+
+
+def variables(distribution: str = "Debian", **more: object) -> dict:
+    queried = {
+        "results": [{"item": kind, "stdout_lines": lines} for kind, lines in OFFERED.items()]
+    }
+    return role_variables("system") | {
+        "ansible_managed": "Ansible managed",
+        "ansible_facts": {"distribution": distribution},
+        "__system_ssh_queried": queried,
+        **more,
+    }
+
+
+def template(path: str, values: dict) -> str:
+    return render((TEMPLATES / path).read_text(), values)
+
+
+def sshd_file(values: dict) -> dict[str, str]:
+    text = template("etc/ssh/sshd_config.d/djkit.conf.j2", values)
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    return dict(line.split(" ", 1) for line in lines)
+
+
+def test_sshd_settings_take_only_modern_algorithms_the_server_offers() -> None:
+    found = sshd_file(variables())
+    assert found["KexAlgorithms"] == "sntrup761x25519-sha512@openssh.com,curve25519-sha256"
+    assert found["Ciphers"] == "chacha20-poly1305@openssh.com,aes256-gcm@openssh.com"
+    assert found["MACs"] == "hmac-sha2-256-etm@openssh.com"
+    assert found["PasswordAuthentication"] == "no"
+    assert "AllowGroups" not in found
+
+
+def test_sshd_settings_of_the_user_come_last_and_win() -> None:
+    found = sshd_file(
+        variables(
+            system_ssh_allow_groups=["admins", "deploy"], system_ssh_options={"MaxAuthTries": 6}
+        )
+    )
+    assert found["AllowGroups"] == "admins deploy"
+    assert found["MaxAuthTries"] == "6"
+
+
+@pytest.mark.parametrize("distribution", ["Debian", "Ubuntu"])
+def test_unattended_upgrades_take_the_security_archive_only(tmp_path, distribution) -> None:
+    """The package's own file lists more origins; the kit's, read after it, clears them."""
+    package_default = tmp_path / "50unattended-upgrades"
+    package_default.write_text(
+        "Unattended-Upgrade::Origins-Pattern"
+        ' { "origin=Debian,codename=${distro_codename},label=Debian"; };\n'
+        'Unattended-Upgrade::Allowed-Origins { "${distro_id}:${distro_codename}-updates"; };\n'
+        'Unattended-Upgrade::Package-Blacklist { };\n'
+    )  # fmt: skip
+    kit = tmp_path / "52djkit-unattended-upgrades"
+    kit.write_text(
+        template("etc/apt/apt.conf.d/52djkit-unattended-upgrades.j2", variables(distribution))
+    )
+    argv = ["/usr/bin/apt-config", "-c", str(package_default), "-c", str(kit)]
+    dump = subprocess.run(
+        [*argv, "dump", "Unattended-Upgrade"], capture_output=True, text=True, check=True
+    ).stdout
+    origins = [
+        line.split('"')[1]
+        for line in dump.splitlines()
+        if line.startswith("Unattended-Upgrade::Origins-Pattern:: ")
+    ]
+    assert origins, dump
+    assert all("-security" in origin or "Security" in origin for origin in origins), origins
+    assert "Allowed-Origins::" not in dump
+    assert 'Unattended-Upgrade::Package-Blacklist:: "^postgresql-[0-9]+$";' in dump
+    assert 'Unattended-Upgrade::Automatic-Reboot "false";' in dump
+
+
+def test_needrestart_leaves_the_kit_services_alone(tmp_path) -> None:
+    path = tmp_path / "djkit.conf"
+    path.write_text(template("etc/needrestart/conf.d/djkit.conf.j2", variables()))
+    # needrestart reads its conf.d files with Perl's `do` (the file ends true), then compares
+    # unit names with each override_rc pattern.
+    units = [
+        "nginx.service", "postgresql@15-main.service", "redis-server.service",
+        "shop-gunicorn.service", "shop-uvicorn.service", "shop-worker-tasks@2.service",
+        "cron.service", "ssh.service",
+    ]  # fmt: skip
+    script = (
+        "our %nrconf; do $ARGV[0] or die $@ || $!; shift;"
+        " for my $unit (@ARGV) { my $held = 0;"
+        " for my $re (keys %{$nrconf{override_rc}}) { $held = 1 if $unit =~ $re }"
+        ' print "$unit $held\\n" }'
+    )
+    result = subprocess.run(
+        ["/usr/bin/perl", "-e", script, str(path), *units], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    held = dict(line.split() for line in result.stdout.splitlines())
+    assert held == {unit: "0" if unit in ("cron.service", "ssh.service") else "1" for unit in units}
