@@ -74,6 +74,8 @@ CASES: list[tuple[str, dict, str]] = [
     ("root login over SSH", {"system_ssh_permit_root_login": "yes"}, "system_ssh_permit_root_login"),
     ("SSH guard too short to log in", {"system_ssh_guard_seconds": 5}, "system_ssh_guard_seconds"),
     ("sshd option with a comment", {"system_ssh_options": {"Banner": "/etc/issue # x"}}, "system_ssh_options"),
+    ("swap file that is not a path", {"system_swap_file": "swapfile"}, "system_swap_file"),
+    ("unknown time service", {"system_time_sync": "ntpd"}, "system_time_sync"),
     ("journal size in words", {"system_journald_max_use": "lots"}, "system_journald_max_use"),
     ("worker with no stop timeout", {"django_workers": [{"name": "jobs", "command": "a", "stop_timeout": 0}]}, "django_workers must be"),
     ("timer schedule systemd cannot read", {"django_timers": [{"name": "prune", "command": "python manage.py clearsessions", "on_calendar": "every tuesday-ish"}]}, "systemd-analyze calendar said"),

@@ -118,3 +118,24 @@ def test_unattended_upgrades_select_security_origins_only(host) -> None:
     assert origins, allowed
     assert all("Debian-Security" in origin for origin in origins), origins
     assert "Initial blacklist: ^postgresql-[0-9]+$" in out
+
+
+def test_no_swap_file_in_a_container_and_the_run_says_why() -> None:
+    """The test bed is containers, whose swap is the host's: even a threshold every server is
+    under makes no swap file, and the run names the reason (and changes nothing else)."""
+    name = "djkit-d12-asgi"
+    result = ansible_playbook(
+        "base.yml", "--tags", "role::system", "--limit", name, "-e", "system_swap_below_mb=999999"
+    )
+    out = " ".join(result.stdout.split())
+    assert result.returncode == 0, out[-3000:]
+    assert f"No swap file on {name}: it runs in a container (docker)" in out, out[-3000:]
+    assert re.search(rf"{name}\s*: ok=\d+\s+changed=0\b", out), out[-1500:]
+    h = inventory_host(name)
+    with h.sudo():
+        assert h.run("test -e /swapfile").rc != 0
+
+
+def test_the_clock_service_is_enabled(host) -> None:
+    assert host.package("systemd-timesyncd").is_installed
+    assert host.service("systemd-timesyncd").is_enabled
