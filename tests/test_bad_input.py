@@ -76,6 +76,7 @@ CASES: list[tuple[str, dict, str]] = [
     ("sshd option with a comment", {"system_ssh_options": {"Banner": "/etc/issue # x"}}, "system_ssh_options"),
     ("swap file that is not a path", {"system_swap_file": "swapfile"}, "system_swap_file"),
     ("unknown time service", {"system_time_sync": "ntpd"}, "system_time_sync"),
+    ("fail2ban ignoring a host name", {"system_fail2ban_ignore": ["office.example.org"]}, "system_fail2ban_ignore"),
     ("journal size in words", {"system_journald_max_use": "lots"}, "system_journald_max_use"),
     ("worker with no stop timeout", {"django_workers": [{"name": "jobs", "command": "a", "stop_timeout": 0}]}, "django_workers must be"),
     ("timer schedule systemd cannot read", {"django_timers": [{"name": "prune", "command": "python manage.py clearsessions", "on_calendar": "every tuesday-ish"}]}, "systemd-analyze calendar said"),

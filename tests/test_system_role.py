@@ -112,3 +112,18 @@ def test_needrestart_leaves_the_kit_services_alone(tmp_path) -> None:
     assert result.returncode == 0, result.stderr
     held = dict(line.split() for line in result.stdout.splitlines())
     assert held == {unit: "0" if unit in ("cron.service", "ssh.service") else "1" for unit in units}
+
+
+def test_fail2ban_never_bans_loopback_the_user_list_or_the_kit_itself() -> None:
+    values = variables(
+        system_fail2ban_ignore=["198.51.100.0/24"],
+        ansible_facts={"distribution": "Debian", "env": {"SSH_CLIENT": "203.0.113.7 50022 22"}},
+    )
+    text = template("etc/fail2ban/jail.d/djkit.local.j2", values)
+    ignore = next(line for line in text.splitlines() if line.startswith("ignoreip = "))
+    assert ignore == "ignoreip = 127.0.0.1/8 ::1 198.51.100.0/24 203.0.113.7"
+    assert "banaction = nftables-multiport" in text
+    alone = template(
+        "etc/fail2ban/jail.d/djkit.local.j2", values | {"system_fail2ban_ignore_controller": False}
+    )
+    assert "203.0.113.7" not in alone

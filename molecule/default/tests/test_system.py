@@ -1,12 +1,14 @@
 """The server itself (role system): SSH as a production server's, proven from another
 container, the lockout guard that keeps the old settings when new ones would shut the admin
-out, the journal bounded, and no TLS 1.0 or 1.1 anywhere in nginx's configuration."""
+out, fail2ban's bans in nftables (SSH guessers, login floods), security updates, swap, the
+journal and the clock, and no TLS 1.0 or 1.1 anywhere in nginx's configuration."""
 
 import json
 import re
 import subprocess
+import time
 
-from djkit_probe import PROJECT, ansible_playbook, inventory_host
+from djkit_probe import PROJECT, ansible_playbook, inventory_host, reachable
 
 PLATFORMS = ("djkit-d12-asgi", "djkit-d13-wsgi")
 DROPIN = "/etc/ssh/sshd_config.d/00-djkit.conf"
@@ -45,14 +47,16 @@ def test_password_login_is_refused_and_a_key_accepted_from_another_container(hos
     name = host.backend.get_hostname()
     other = inventory_host(next(p for p in PLATFORMS if p != name))
     address = host.check_output("hostname -I").split()[0]
-    # The methods the server offers a client that tries passwords first: publickey only.
+    # The methods the server offers a client that tries passwords first: publickey only. (Its
+    # exit status is printed: testinfra takes ssh's 255 for a failure of its own.)
     with other.sudo():
-        password = other.run(
+        password = other.check_output(
             f"{SSH} -o BatchMode=yes -o PubkeyAuthentication=no"
             f" -o PreferredAuthentications=password,keyboard-interactive admin@{address} true"
+            " 2>&1; echo exit=$?"
         )
-    assert password.rc == 255, password.stdout
-    assert "Permission denied (publickey)" in password.stderr, password.stderr
+    assert "Permission denied (publickey)" in password, password
+    assert password.endswith("exit=255"), password
     key = subprocess.run(
         [str(PROJECT / "tools" / "fresh-server"), "key"],
         capture_output=True, text=True, check=True,
@@ -139,3 +143,60 @@ def test_no_swap_file_in_a_container_and_the_run_says_why() -> None:
 def test_the_clock_service_is_enabled(host) -> None:
     assert host.package("systemd-timesyncd").is_installed
     assert host.service("systemd-timesyncd").is_enabled
+
+
+def banned(h, jail: str) -> list[str]:
+    with h.sudo():
+        status = h.check_output(f"fail2ban-client status {jail}")
+        # The table appears with the first ban.
+        table = h.run("nft list table inet f2b-table").stdout
+    listed = status.rsplit("Banned IP list:", 1)[1].split()
+    # fail2ban's nftables action keeps a set per jail in its own table.
+    return [address for address in listed if address in table]
+
+
+def test_fail2ban_bans_ssh_guessers_in_nftables(host) -> None:
+    name = host.backend.get_hostname()
+    other = inventory_host(next(p for p in PLATFORMS if p != name))
+    address = host.check_output("hostname -I").split()[0]
+    guesser = other.check_output("hostname -I").split()[0]
+    try:
+        for _ in range(6):
+            other.run(f"{SSH} -o BatchMode=yes nosuchuser@{address} true 2>&1; true")
+        assert guesser in banned(host, "sshd")
+        # Refused at the network: not even a TCP connection.
+        assert not reachable(other, address, 22)
+        assert reachable(other, address, 443), "control: the web stays open to it"
+    finally:
+        with host.sudo():
+            host.run(f"fail2ban-client set sshd unbanip {guesser}")
+    assert reachable(other, address, 22)
+
+
+def test_fail2ban_bans_clients_the_login_rate_limit_keeps_refusing(host, hostvars) -> None:
+    name = host.backend.get_hostname()
+    other = inventory_host(next(p for p in PLATFORMS if p != name))
+    address = host.check_output("hostname -I").split()[0]
+    flooder = other.check_output("hostname -I").split()[0]
+    flood = (
+        "python3 -c 'import ssl, sys, urllib.request as u\n"
+        "c = ssl.create_default_context()\n"
+        "c.check_hostname, c.verify_mode = False, ssl.CERT_NONE\n"
+        "for _ in range(40):\n"
+        '    r = u.Request(sys.argv[1], headers={"Host": sys.argv[2]})\n'
+        "    try: u.urlopen(r, context=c, timeout=5)\n"
+        '    except Exception as e: print(getattr(e, "code", e))\n'
+        "' https://{}/admin/login/ {}"
+    )
+    try:
+        said = other.check_output(flood.format(address, hostvars["django_allowed_hosts"][0]))
+        assert "429" in said, said
+        deadline = time.monotonic() + 30
+        while flooder not in banned(host, "nginx-login") and time.monotonic() < deadline:
+            time.sleep(1)
+        assert flooder in banned(host, "nginx-login")
+        assert not reachable(other, address, 443)
+    finally:
+        with host.sudo():
+            host.run(f"fail2ban-client set nginx-login unbanip {flooder}")
+    assert reachable(other, address, 443)
