@@ -78,6 +78,7 @@ CASES: list[tuple[str, dict, str]] = [
     ("unknown time service", {"system_time_sync": "ntpd"}, "system_time_sync"),
     ("fail2ban ignoring a host name", {"system_fail2ban_ignore": ["office.example.org"]}, "system_fail2ban_ignore"),
     ("journal size in words", {"system_journald_max_use": "lots"}, "system_journald_max_use"),
+    ("reboot timeout too short to boot", {"system_reboot_timeout": 5}, "system_reboot_timeout"),
     ("worker with no stop timeout", {"django_workers": [{"name": "jobs", "command": "a", "stop_timeout": 0}]}, "django_workers must be"),
     ("timer schedule systemd cannot read", {"django_timers": [{"name": "prune", "command": "python manage.py clearsessions", "on_calendar": "every tuesday-ish"}]}, "systemd-analyze calendar said"),
     ("timer on a host that is no app server", {"django_timers": [{"name": "prune", "command": "a", "on_calendar": "daily", "host": "db9"}]}, "django_timers must be"),

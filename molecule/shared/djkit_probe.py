@@ -157,11 +157,7 @@ class Load:
             with self._lock:
                 if self.ok + self.failed >= self.max_requests:
                     return
-            try:
-                status = session.get(self.url, headers=self.headers, timeout=30).status_code
-                error = f"HTTP {status}" if status >= 500 else ""
-            except requests.RequestException as exc:
-                error = type(exc).__name__
+            error = self._request(session)
             with self._lock:
                 if error:
                     self.failed += 1
@@ -169,6 +165,14 @@ class Load:
                 else:
                     self.ok += 1
             self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
+
+    def _request(self, session: requests.Session) -> str:
+        """One request; what went wrong, or ""."""
+        try:
+            status = session.get(self.url, headers=self.headers, timeout=30).status_code
+        except requests.RequestException as exc:
+            return type(exc).__name__
+        return f"HTTP {status}" if status >= 500 else ""
 
     def __enter__(self) -> Load:
         for thread in self._threads:
@@ -179,6 +183,64 @@ class Load:
         self._stop.set()
         for thread in self._threads:
             thread.join()
+
+
+class AddressesLoad(Load):
+    """The same bounded load sent to a site with several addresses (several web servers), as
+    a browser treats a name with several: each request starts at the next address and, when
+    the connection or the TLS handshake fails (nothing was sent yet), tries the following
+    one. Failed: a request no address took, or one whose answer did not come or was 5xx.
+    Every request on its own connection; `moved` counts the requests that changed address,
+    `served` the requests each address answered (under 400: the page asked is a page)."""
+
+    def __init__(self, addresses: list[str], path: str, host: str, port: int = 443, **kw: object):
+        super().__init__(f"https://{host}{path}", fresh_connections=True, **kw)
+        self.addresses, self.path, self.host, self.port = addresses, path, host, port
+        self.moved = 0
+        self.served = dict.fromkeys(addresses, 0)
+        self._next = 0
+
+    def _request(self, session: requests.Session) -> str:
+        import http.client
+        import socket
+        import ssl
+
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        with self._lock:
+            start, self._next = self._next, self._next + 1
+        tried = []
+        for i in range(len(self.addresses)):
+            address = self.addresses[(start + i) % len(self.addresses)]
+            try:
+                raw = socket.create_connection((address, self.port), timeout=3)
+                tls = context.wrap_socket(raw, server_hostname=self.host)
+            except OSError as exc:
+                tried.append(f"{address}: {type(exc).__name__}")
+                continue
+            if tried:
+                with self._lock:
+                    self.moved += 1
+            connection = http.client.HTTPConnection(address, self.port, timeout=30)
+            connection.sock = tls
+            try:
+                connection.request(
+                    "GET", self.path, headers={"Host": self.host, "Connection": "close"}
+                )
+                status = connection.getresponse().status
+            except OSError as exc:
+                return f"{address}: {type(exc).__name__} after the request was sent"
+            except http.client.HTTPException as exc:
+                return f"{address}: {type(exc).__name__}"
+            finally:
+                connection.close()
+            if status >= 400:
+                return f"{address}: HTTP {status}"
+            with self._lock:
+                self.served[address] += 1
+            return ""
+        return "no address took it: " + "; ".join(tried)
 
 
 def release_copy(tmp_path: Path, mark: str) -> Path:

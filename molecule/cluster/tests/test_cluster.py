@@ -13,20 +13,20 @@ from pathlib import Path
 import websockets.sync.client
 from conftest import APP1, APP2, DB, WEB, WORKER
 
-from djkit_probe import Load, ansible_playbook, reachable, record, release_copy
+from djkit_probe import AddressesLoad, Load, ansible_playbook, reachable, record, release_copy
 
 APP = "myapp"
 
 
-def task_outputs(out: str, title: str) -> list[str]:
-    """What a django role task printed, each time it ran."""
-    return [section.split("\nTASK [")[0] for section in out.split(f"TASK [django : {title}")[1:]]
+def task_outputs(out: str, title: str, role: str = "django") -> list[str]:
+    """What a role's task printed, each time it ran."""
+    return [section.split("\nTASK [")[0] for section in out.split(f"TASK [{role} : {title}")[1:]]
 
 
-def task_hosts(out: str, title: str, status: str = "ok|changed") -> list[str]:
+def task_hosts(out: str, title: str, status: str = "ok|changed", role: str = "django") -> list[str]:
     """The hosts a task ran on (with that status), over every time the task ran."""
     hosts = []
-    for body in task_outputs(out, title):
+    for body in task_outputs(out, title, role):
         hosts += re.findall(rf"^(?:{status}): \[([\w-]+)", body, re.M)
     return hosts
 
@@ -143,18 +143,24 @@ def test_app_logs_in_to_the_database_over_tls(app1, app2, worker) -> None:
         assert tls == "True", f"{h}: not over TLS: {out}"
 
 
-def test_app_ports_only_from_the_web_server(db, app1, web, address) -> None:
+def test_app_ports_only_from_the_web_servers(db, app1, app2, web, address) -> None:
     for name in (APP1, APP2):
         for port in (8000, 8001):
             assert not reachable(db, address(name), port), f"{DB} reaches {name}:{port}"
         assert reachable(web, address(name), 8000), f"control: {WEB} cannot reach {name}:8000"
-    # Both servers trust X-Forwarded-* from the web server only: the environment systemd gives
-    # them (Gunicorn and Uvicorn read FORWARDED_ALLOW_IPS), which Gunicorn's config leaves be.
+    # The second web server (on app2) reaches the other app server too.
+    assert reachable(app2, address(APP1), 8000), f"control: {APP2} cannot reach {APP1}:8000"
+    # Both servers trust X-Forwarded-* from the web servers only: the environment systemd
+    # gives them (Gunicorn and Uvicorn read FORWARDED_ALLOW_IPS), which Gunicorn's config
+    # leaves be.
     with app1.sudo():
         conf = app1.file(f"/etc/{APP}/gunicorn.conf.py").content_string
         for server in ("gunicorn", "uvicorn"):
             env = app1.check_output(f"systemctl show -p Environment --value {APP}-{server}.service")
-            assert f"FORWARDED_ALLOW_IPS={address(WEB)}" in env.split(), f"{server}: {env}"
+            trusted = [v for v in env.split() if v.startswith("FORWARDED_ALLOW_IPS=")]
+            assert len(trusted) == 1, f"{server}: {env}"
+            allowed = set(trusted[0].removeprefix("FORWARDED_ALLOW_IPS=").split(","))
+            assert allowed == {address(WEB), address(APP2)}, f"{server}: {env}"
     assert "forwarded_allow_ips" not in conf
 
 
@@ -217,6 +223,25 @@ def test_one_app_server_down_costs_no_request(site, app2) -> None:
     record("one app server stopped", requests=len(statuses), failed=sum(c >= 500 for c in statuses))
 
 
+def assert_left_and_rejoined(out: str, hosts: list[str]) -> None:
+    """Each of `hosts` was marked down, then up, in the upstreams of both web servers."""
+    for state in ("down", "up"):
+        marked = task_hosts(
+            out,
+            f"upstream | Mark this app server in each web server's upstreams as {state}",
+            "changed",
+        )
+        assert sorted(marked) == sorted(hosts * 2), f"{state}: {marked}"
+        bodies = "".join(
+            task_outputs(
+                out, f"upstream | Mark this app server in each web server's upstreams as {state}"
+            )
+        )
+        for host, web_server in itertools.product(hosts, (WEB, APP2)):
+            edited = rf"^changed: \[{host}(?: -> [^]]+)?\] => \(item={web_server}\)"
+            assert re.search(edited, bodies, re.M), f"{state}: {host} on {web_server}"
+
+
 def quiet_while_restarting(h, since: str) -> tuple[int, int, int]:
     """Load requests (python-requests) gunicorn on `h` logged before its restart, between the
     restart and the deploy's direct health check (ansible-httpget), and after that check."""
@@ -257,13 +282,7 @@ def test_rolling_deploy_under_load_fails_no_request(site, app1, app2, worker, tm
     assert "PLAY [Move the workers on worker servers to the release]" in out
     migrated = migrate_ran_on(out)
     assert migrated == [APP1], f"migrate ran on {migrated}"
-    for state in ("down", "up"):
-        marked = task_hosts(
-            out,
-            f"upstream | Mark this app server in each web server's upstreams as {state}",
-            "changed",
-        )
-        assert sorted(marked) == [APP1, APP2], f"{state}: {marked}"
+    assert_left_and_rejoined(out, [APP1, APP2])
     # No load request reached an app server from its restart until it answered its direct
     # health check (it was out of the upstreams); it served load before and after.
     around = {}
@@ -379,12 +398,100 @@ def test_timers_run_on_one_app_server_never_overlap_and_fail_visibly(app1, app2)
     record("timers on one app server", prune_runs=sum(m.startswith("Finished") for m in runs))
 
 
+def boot_mark(h) -> str:
+    """What tells one boot of a server from the next (what reboot.yml compares)."""
+    return h.check_output("cat /proc/sys/kernel/random/boot_id; cut -d ' ' -f 22 /proc/1/stat")
+
+
+def words(out: str) -> str:
+    """A run's output with its line folding undone."""
+    return " ".join(out.replace("''", "'").split())
+
+
+def test_reboot_under_load_fails_no_request(site, app1, app2, web, worker, db, address) -> None:
+    """reboot.yml reboots the servers that need it, one at a time, while a client on the
+    controller sends a bounded load to both web servers' addresses (as a browser does with a
+    name that has two). Container restarts stand in for reboots: systemd's reboot ends a
+    fresh-server container and docker's restart policy starts it again, on the same address
+    and ports, /run emptied."""
+    due = {APP1: app1, APP2: app2, WORKER: worker, WEB: web}
+    before = {name: boot_mark(h) for name, h in {**due, DB: db}.items()}
+    for h in due.values():
+        with h.sudo():
+            h.check_output("touch /run/reboot-required")
+    entries = [address(WEB), address(APP2)]
+    started = time.monotonic()
+    with AddressesLoad(entries, "/", host="localhost", seconds=600) as load:
+        result = ansible_playbook("reboot.yml")
+    took = time.monotonic() - started
+    out = result.stdout
+    assert result.returncode == 0, out[-4000:]
+    assert load.ok > 200, "the load generator did not run"
+    assert load.failed == 0, f"{load.failed} failed of {load.ok + load.failed}: {load.errors[:5]}"
+    assert all(load.served[a] > 50 for a in entries), load.served
+    # Rebooted: the four that needed it, in the playbook's order; the database server not.
+    after = {name: boot_mark(h) for name, h in {**due, DB: db}.items()}
+    assert sorted(n for n in before if before[n] != after[n]) == sorted(due), (before, after)
+    rebooted = task_hosts(out, "reboot | Reboot the server", "changed", role="system")
+    assert rebooted == [APP1, APP2, WORKER, WEB], rebooted
+    said = words(out)
+    assert f"{DB} stays up: no reboot required" in said, said[-3000:]
+    assert f"{APP2} stays up: rebooted earlier in this run" in said, said[-3000:]
+    # No downtime announced: every kind rebooted has another server (the database stays up).
+    for host, announced in itertools.product(
+        [*due, DB], ("is the only app server", "is the only web server", "runs the database")
+    ):
+        assert f"{host} {announced}" not in said, f"{host} {announced}"
+    # Each app server left the upstreams of both web servers before its reboot and came back.
+    assert_left_and_rejoined(out, [APP1, APP2])
+    for h in (*due.values(), db):
+        assert not h.file("/run/reboot-required").exists
+        assert h.run("systemctl is-system-running").stdout.strip() == "running"
+    with worker.sudo():
+        assert worker.service(f"{APP}-worker-tasks@1.service").is_running
+    job = site.digest(site.queue_digest())
+    assert job["status"] == "SUCCESSFUL", job
+    record(
+        "reboot.yml under load (2 app servers, 2 web servers, a worker server)",
+        seconds=round(took, 1),
+        requests=load.ok,
+        failed=load.failed,
+        moved_to_the_other_web_server=load.moved,
+        served=load.served,
+    )
+
+
+def test_database_reboot_is_announced_and_the_site_comes_back(site, app1, db) -> None:
+    """The database server reboots last, after a warning that it is downtime; the app servers
+    reconnect and the run checks the site through the web server."""
+    before = {DB: boot_mark(db), APP1: boot_mark(app1)}
+    with db.sudo():
+        db.check_output("touch /run/reboot-required")
+    result = ansible_playbook("reboot.yml")
+    out = result.stdout
+    assert result.returncode == 0, out[-4000:]
+    said = words(out)
+    assert f"{DB} runs the database: while it reboots the app cannot reach it" in said
+    assert task_hosts(out, "reboot | Reboot the server", "changed", role="system") == [DB]
+    assert boot_mark(db) != before[DB]
+    assert boot_mark(app1) == before[APP1]
+    assert "check | Check the site's health through the web server" in out
+    # The app writes to the database again, and a job runs (the queue is in the database).
+    assert (
+        site.csrf_post_note(site.session(), "after the database server's reboot").status_code == 302
+    )
+    job = site.digest(site.queue_digest())
+    assert job["status"] == "SUCCESSFUL", job
+
+
 # Beside the scenario's inventory: the roles' default secrets directory.
 SECRETS = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent / ".secrets"
 
 
-def test_no_secret_in_a_verbose_run(app1) -> None:
-    """site.yml at -vvv prints module arguments and results; no secret may be among them."""
+def test_after_the_reboots_a_verbose_run_changes_nothing_and_prints_no_secret(app1) -> None:
+    """site.yml at -vvv prints module arguments and results; no secret may be among them. It
+    runs after reboot.yml: a reboot undid nothing the kit had set (Debian 13's boot makes
+    /etc/default/locale a link again, for one), so the run changes nothing."""
     secrets = {path.name: path.read_text().strip() for path in SECRETS.glob("djkit-c-*")}
     assert {"djkit-c-db-postgresql-myapp", "djkit-c-db-redis-password"} <= set(secrets), secrets
     with app1.sudo():
@@ -399,4 +506,7 @@ def test_no_secret_in_a_verbose_run(app1) -> None:
     assert "Ensure the environment file is in place" in output
     leaked = [name for name, value in secrets.items() if len(value) >= 16 and value in output]
     assert leaked == [], f"printed at -vvv: {leaked}"
+    recap = re.findall(r"^(djkit-c-[\w-]+)\s*: ok=\d+\s+changed=(\d+)", result.stdout, re.M)
+    assert len(recap) == 5, result.stdout[-3000:]
+    assert all(changed == "0" for _, changed in recap), recap
     record("verbose run without secrets", output_bytes=len(output), secrets_checked=len(secrets))

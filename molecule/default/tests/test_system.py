@@ -1,14 +1,15 @@
 """The server itself (role system): SSH as a production server's, proven from another
 container, the lockout guard that keeps the old settings when new ones would shut the admin
 out, fail2ban's bans in nftables (SSH guessers, login floods), security updates, swap, the
-journal and the clock, and no TLS 1.0 or 1.1 anywhere in nginx's configuration."""
+journal and the clock, no TLS 1.0 or 1.1 anywhere in nginx's configuration, and a reboot
+through playbooks/reboot.yml."""
 
 import json
 import re
 import subprocess
 import time
 
-from djkit_probe import PROJECT, ansible_playbook, inventory_host, reachable
+from djkit_probe import PROJECT, ansible_playbook, inventory_host, reachable, site_for
 
 PLATFORMS = ("djkit-d12-asgi", "djkit-d13-wsgi")
 DROPIN = "/etc/ssh/sshd_config.d/00-djkit.conf"
@@ -207,3 +208,29 @@ def test_fail2ban_bans_clients_the_login_rate_limit_keeps_refusing(host, hostvar
         with host.sudo():
             host.run(f"fail2ban-client set nginx-login unbanip {flooder}")
     assert reachable(other, address, 443)
+
+
+def test_reboot_of_a_single_server_is_announced_and_everything_comes_back() -> None:
+    """reboot.yml on single-host servers: only the one that needs a reboot goes down, after
+    the run says that it is downtime; it comes back with every unit started and the site
+    answering, and what the kit set survived the boot (Debian 13's boot makes
+    /etc/default/locale a link again). Container restarts stand in for reboots."""
+    name, other = "djkit-d13-wsgi", "djkit-d12-asgi"
+    h, o = inventory_host(name), inventory_host(other)
+    mark = "cat /proc/sys/kernel/random/boot_id; cut -d ' ' -f 22 /proc/1/stat"
+    before = {name: h.check_output(mark), other: o.check_output(mark)}
+    with h.sudo():
+        h.check_output("touch /run/reboot-required")
+    result = ansible_playbook("reboot.yml")
+    out = " ".join(result.stdout.split()).replace("''", "'")
+    assert result.returncode == 0, out[-3000:]
+    assert (
+        f"{name} is the only app server: until its services are back, the site answers 502" in out
+    )
+    assert f"{other} stays up: no reboot required" in out, out[-3000:]
+    assert h.check_output(mark) != before[name]
+    assert o.check_output(mark) == before[other]
+    assert h.run("systemctl is-system-running").stdout.strip() == "running"
+    assert h.check_output("cat /etc/default/locale").strip() == "LANG=C.UTF-8"
+    site = site_for(name)
+    assert site.session().get(f"{site.base}/", timeout=10).status_code == 200

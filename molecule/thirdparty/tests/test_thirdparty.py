@@ -110,7 +110,7 @@ def test_a_new_commit_deploys_through_the_default_health_check_keeping_uploads(h
         commit = host.check_output("git -C /opt/upstream/shop.git rev-parse main")
     result = ansible_playbook("deploy.yml")
     assert result.returncode == 0, result.stdout[-3000:]
-    assert "gate | Check the site's health through the web server" in result.stdout
+    assert "check | Check the site's health through the web server" in result.stdout
     with host.sudo():
         assert (
             host.check_output("readlink /srv/shop/current") == f"/srv/shop/releases/{commit[:12]}"
