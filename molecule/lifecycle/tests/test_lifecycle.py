@@ -65,6 +65,16 @@ def test_code_only_redeploy_under_load_fails_no_request(host, site, tmp_path) ->
     assert load.failed == 0, f"{load.failed} failed of {load.ok + load.failed}: {load.errors[:5]}"
     assert live_release(host) != before
     assert '<p id="mark">v2</p>' in site.session().get(f"{site.base}/", timeout=10).text
+    # The base is site.yml's (common_base false): the deploy runs none of its tasks.
+    base = [
+        task
+        for task in re.findall(r"TASK \[common : ([^\]]+)\]", result.stdout)
+        if not task.startswith(("Validating arguments", "Put the server's base in place"))
+    ]
+    assert base == [], base
+    assert task_outcome(result.stdout, "common : Put the server's base in place, once per run") == (
+        "skipping"
+    ), result.stdout[-3000:]
     with host.sudo():
         assert host.check_output(f"readlink /srv/{APP}/current/.venv") == venv_before
     # Same static inputs as the release converge collected: not collected again, and the
