@@ -29,14 +29,24 @@ def role_tasks():
 
 def test_the_apt_module_is_called_in_one_place_with_the_waits_and_needrestart_off() -> None:
     calls = [(where, task) for where, task in role_tasks() if "ansible.builtin.apt" in task]
-    assert [where.split(":")[0] for where, _ in calls] == ["common/tasks/apt.yml"]
-    task = calls[0][1]
-    assert task["ansible.builtin.apt"]["lock_timeout"] == "{{ common_apt_lock_timeout }}"
-    assert task["environment"]["NEEDRESTART_SUSPEND"] == "1"
-    # The wait is reported before the call (apt_locks.yml), and its failure explained.
+    assert [where.split(":")[0] for where, _ in calls] == ["common/tasks/apt.yml"] * 2
+    first, then = (task for _, task in calls)
+    # First without waiting: a run whose packages are in place takes no lock, and a held
+    # lock fails at once, as a result the block goes on from.
+    assert first["ansible.builtin.apt"]["lock_timeout"] == "{{ __common_apt_wait }}"
+    assert first["vars"]["__common_apt_wait"] == 0
+    assert "__common_apt_lock_busy" in first["failed_when"][1]
+    # Then, only where apt was in use, the same call waiting for it, its holders named first.
+    assert then["ansible.builtin.apt"] == first["ansible.builtin.apt"]
+    assert then["vars"]["__common_apt_wait"] == "{{ common_apt_lock_timeout }}"
     apt = yaml.safe_load((ROLES / "common/tasks/apt.yml").read_text())
-    assert apt[0]["ansible.builtin.import_tasks"] == "apt_locks.yml"
-    assert "universe" in yaml.safe_dump(apt[1]["rescue"])
+    report = apt[0]["block"][1]
+    assert report["ansible.builtin.include_tasks"] == "apt_locks.yml"
+    assert report["when"] == then["when"] and "__common_apt_lock_busy" in then["when"]
+    for task in (first, then):
+        assert task["environment"]["NEEDRESTART_SUSPEND"] == "1"
+    # A failure of either explained.
+    assert "universe" in yaml.safe_dump(apt[0]["rescue"])
 
 
 def test_the_bootstrap_of_apts_bindings_waits_for_the_locks_too() -> None:
