@@ -3,9 +3,12 @@ controller, and asking the target's own tools (the manage wrapper) as root."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import shutil
+import socket
+import ssl
 import subprocess
 import time
 from dataclasses import dataclass
@@ -145,19 +148,17 @@ class Load:
         self.ok = self.failed = 0
         self.errors: list[str] = []
         self._lock = threading.Lock()
+        self._local = threading.local()
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
 
     def _run(self) -> None:
-        session = requests.Session()
-        session.trust_env = False
-        session.verify = False
         while not self._stop.is_set() and time.monotonic() < self.deadline:
             started = time.monotonic()
             with self._lock:
                 if self.ok + self.failed >= self.max_requests:
                     return
-            error = self._request(session)
+            error = self._request()
             with self._lock:
                 if error:
                     self.failed += 1
@@ -166,10 +167,19 @@ class Load:
                     self.ok += 1
             self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
 
-    def _request(self, session: requests.Session) -> str:
+    def _session(self) -> requests.Session:
+        """This thread's session (a Session is not shared between threads)."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.trust_env = False
+            session.verify = False
+        return session
+
+    def _request(self) -> str:
         """One request; what went wrong, or ""."""
         try:
-            status = session.get(self.url, headers=self.headers, timeout=30).status_code
+            status = self._session().get(self.url, headers=self.headers, timeout=30).status_code
         except requests.RequestException as exc:
             return type(exc).__name__
         return f"HTTP {status}" if status >= 500 else ""
@@ -199,24 +209,24 @@ class AddressesLoad(Load):
         self.moved = 0
         self.served = dict.fromkeys(addresses, 0)
         self._next = 0
+        # One TLS context for every request (the server's certificate is not checked).
+        self._context = ssl.create_default_context()
+        self._context.check_hostname = False
+        self._context.verify_mode = ssl.CERT_NONE
 
-    def _request(self, session: requests.Session) -> str:
-        import http.client
-        import socket
-        import ssl
-
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+    def _request(self) -> str:
         with self._lock:
             start, self._next = self._next, self._next + 1
         tried = []
         for i in range(len(self.addresses)):
             address = self.addresses[(start + i) % len(self.addresses)]
+            raw = None
             try:
                 raw = socket.create_connection((address, self.port), timeout=3)
-                tls = context.wrap_socket(raw, server_hostname=self.host)
+                tls = self._context.wrap_socket(raw, server_hostname=self.host)
             except OSError as exc:
+                if raw is not None:
+                    raw.close()
                 tried.append(f"{address}: {type(exc).__name__}")
                 continue
             if tried:
