@@ -14,7 +14,7 @@ export DJKIT_HTTPS_PORT ?= 8443
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv host-deps docker images up down docs lint test-app molecule bench bench-smoke test clean
+.PHONY: help venv host-deps docker images up down docs lint test-app molecule bench bench-smoke bench-peers test clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -78,6 +78,9 @@ bench: venv docker images ## Provisioning (default strategy and Mitogen) and ser
 
 bench-smoke: venv docker images ## The bench end to end, 2 s wrk runs and one repeat: it works, no thresholds
 	DJKIT_BENCH_SECONDS=2 DJKIT_BENCH_REPEATS=1 DJKIT_BENCH_OUT=artifacts/bench-smoke.json $(BIN)/python tools/bench.py
+
+bench-peers: venv docker images ## The kit beside fujin on fresh servers of one image: first deploy, redeploy, serving (not in test)
+	$(BIN)/python tools/bench_peers.py
 
 test: lint test-app molecule bench-smoke ## Every test
 

@@ -1,0 +1,115 @@
+"""The peer bench's own logic: the edits it makes to what `fujin init --profile django`
+writes (and its refusal of a file it does not know), the sample's packaging for fujin, and
+the table's ratios."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+spec = importlib.util.spec_from_file_location("bench_peers", ROOT / "tools/bench_peers.py")
+peers = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(peers)
+
+# What fujin-cli 0.27.1's `fujin init --profile django` wrote for the sample (its pyproject
+# naming the project and its version, no .python-version).
+FUJIN_TOML = """app = "myproject"
+build_command = "uv build && uv pip compile pyproject.toml -o requirements.txt > /dev/null"
+distfile = "dist/myproject-{version}-py3-none-any.whl"
+requirements = "requirements.txt"
+installation_mode = "python-package"
+hosts = [
+    { user = "deploy", address = "myproject.com", envfile = ".env.prod" },
+]
+python_version = "3.12"
+"""
+CADDYFILE = """# Caddyfile for myproject
+# Learn more: https://caddyserver.com/docs/caddyfile
+
+myproject.com {
+    handle_path /static/* {
+        root * {app_dir}/staticfiles/
+        file_server
+    }
+
+    handle {
+        reverse_proxy localhost:8000
+    }
+}
+"""
+
+
+def test_fujin_toml_gets_the_fresh_server_and_the_systems_python_only() -> None:
+    edited = tomllib.loads(peers.edit_fujin_toml(FUJIN_TOML, 2222, "/keys/id"))
+    original = tomllib.loads(FUJIN_TOML)
+    assert edited["hosts"] == [
+        {
+            "user": "admin",
+            "address": "127.0.0.1",
+            "port": 2222,
+            "key_filename": "/keys/id",
+            "envfile": ".env.prod",
+        }
+    ]
+    assert edited["python_version"] == "/usr/bin/python3"
+    unchanged = {k: v for k, v in original.items() if k not in ("hosts", "python_version")}
+    assert {k: edited[k] for k in unchanged} == unchanged
+
+
+def test_a_fujin_toml_or_caddyfile_of_another_shape_stops_the_bench() -> None:
+    with pytest.raises(SystemExit, match="does not know"):
+        peers.edit_fujin_toml(FUJIN_TOML.replace("python_version", "python"), 22, "k")
+    with pytest.raises(SystemExit, match="does not know"):
+        peers.edit_caddyfile(CADDYFILE.replace("myproject.com", "example.com"))
+
+
+def test_caddyfile_keeps_all_but_its_site_address() -> None:
+    edited = peers.edit_caddyfile(CADDYFILE)
+    assert "localhost, 127.0.0.1 {\n" in edited
+    assert edited.replace("localhost, 127.0.0.1 {", "myproject.com {") == CADDYFILE
+
+
+def test_the_sample_is_packaged_with_its_own_requirements_and_manage_py() -> None:
+    requirements = (ROOT / "app/requirements.txt").read_text()
+    project = tomllib.loads(peers.peer_pyproject(requirements))
+    pinned = [line.strip() for line in requirements.splitlines() if line.strip() and line[0] != "#"]
+    assert project["project"]["dependencies"] == pinned
+    assert project["project"]["scripts"] == {"myproject": "manage:main"}
+    wheel = project["tool"]["hatch"]["build"]["targets"]["wheel"]
+    for package in wheel["packages"]:
+        assert (ROOT / "app" / package / "__init__.py").is_file(), package
+    assert wheel["force-include"] == {"manage.py": "manage.py"}
+    assert "def main()" in (ROOT / "app/manage.py").read_text()
+
+
+def loaded(failed: int, requests: int, exit_code: int) -> dict[str, object]:
+    return {"failed": failed, "requests": requests, "seconds": 5.7, "exit_code": exit_code}
+
+
+def test_table_gives_kit_over_fujin_for_each_row() -> None:
+    serve = {"rps": 200.0, "p50_ms": 1.0, "p99_ms": 2.0}
+    results = {
+        "first_deploy": {
+            "fujin_s": 60.0, "kit_s": 54.0, "fujin_runs_s": [61.0, 59.0], "kit_runs_s": [55, 53],
+        },
+        "redeploy": {"fujin_s": 5.0, "kit_s": 10.0, "fujin_runs_s": [5.0], "kit_runs_s": [10.0]},
+        "serving": {
+            "fujin": {"home": serve, "static": {**serve, "rps": 1000.0}},
+            "kit": {"home": {**serve, "rps": 220.0}, "static": {**serve, "rps": 3000.0}},
+        },
+        "under_load": {
+            "redeploy": {"fujin": loaded(0, 300, 0), "kit": loaded(0, 400, 0)},
+            "broken": {"fujin": loaded(481, 924, 0), "kit": loaded(0, 500, 2)},
+        },
+    }  # fmt: skip
+    rows = [line.split(" | ") for line in peers.table(results).splitlines()[2:]]
+    assert [row[3] for row in rows] == ["0.9", "2.0", "1.1", "3.0", "-", "-"]
+    assert rows[5][1:3] == ["481 of 924 over 5.7 s, exit 0", "0 of 500 over 5.7 s, exit 2"]
+    assert rows[0][1] == "60.0 s (61.0, 59.0)"
+    assert rows[1][0] == "| code-only redeploy, median of 1"
