@@ -113,3 +113,11 @@ def test_table_gives_kit_over_fujin_for_each_row() -> None:
     assert rows[5][1:3] == ["481 of 924 over 5.7 s, exit 0", "0 of 500 over 5.7 s, exit 2"]
     assert rows[0][1] == "60.0 s (61.0, 59.0)"
     assert rows[1][0] == "| code-only redeploy, median of 1"
+
+
+def test_idle_share_counts_idle_and_iowait_of_the_time_between_two_reads() -> None:
+    # /proc/stat's cpu line: user nice system idle iowait irq softirq steal
+    before = [100, 0, 50, 1000, 10, 0, 0, 0]
+    after = [110, 0, 60, 1070, 20, 0, 0, 0]
+    assert peers.idle_share(before, after) == pytest.approx(80 / 100)
+    assert peers.idle_share(before, before) == 0

@@ -23,6 +23,7 @@ part of `make test`, runs it all with 2 s wrk runs and one repeat).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -79,15 +80,21 @@ def fresh_server(name: str) -> int:
     return int(run([str(TOOLS / "fresh-server"), "port", name, "22"]).stdout)
 
 
-def ssh(port: int, command: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    key = run([str(TOOLS / "fresh-server"), "key"]).stdout.strip()
-    return run(
+@functools.cache
+def server_key() -> str:
+    """The private key of the fresh servers (tools/fresh-server key)."""
+    return run([str(TOOLS / "fresh-server"), "key"]).stdout.strip()
+
+
+def ssh(port: int, command: str, stdin: str | bytes | None = None) -> subprocess.CompletedProcess:
+    """A command on a fresh server as its admin user; stdin as text, or bytes sent as they are."""
+    return subprocess.run(
         [
-            "ssh", "-i", key, "-p", str(port), "-o", "BatchMode=yes",
+            "ssh", "-i", server_key(), "-p", str(port), "-o", "BatchMode=yes",
             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
             "-o", "LogLevel=ERROR", "admin@127.0.0.1", command,
         ],
-        input=stdin,
+        input=stdin, check=True, capture_output=True, text=not isinstance(stdin, bytes),
     )  # fmt: skip
 
 
@@ -106,11 +113,11 @@ def mitogen_env() -> dict[str, str]:
     return dict(re.findall(r"(?m)^export (\w+)=(.*)$", out.stdout))
 
 
-def playbook(
-    port: int, name: str, *extra: str, env: dict[str, str] | None = None, label: str = ""
-) -> tuple[float, int]:
-    """Runs a playbook of the kit against the container; its time and changed count. With a
-    label, its slowest tasks (profile_tasks' summary) are kept under that label."""
+def run_playbook(
+    port: int, name: str, *extra: str, env: dict[str, str] | None = None
+) -> tuple[float, subprocess.CompletedProcess[str]]:
+    """Runs a playbook of the kit against the container, whatever its outcome; its time and
+    result."""
     env = {
         **os.environ,
         "DJKIT_SSH_PORT": str(port),
@@ -125,7 +132,16 @@ def playbook(
          "-e", f"@{TOOLS / 'bench-vars.yml'}", *extra],
         capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
-    took = time.monotonic() - started
+    return time.monotonic() - started, result
+
+
+def playbook(
+    port: int, name: str, *extra: str, env: dict[str, str] | None = None, label: str = ""
+) -> tuple[float, int]:
+    """Runs a playbook of the kit against the container (a failure stops the bench); its time
+    and changed count. With a label, its slowest tasks (profile_tasks' summary) are kept under
+    that label."""
+    took, result = run_playbook(port, name, *extra, env=env)
     if result.returncode != 0:
         sys.exit(f"bench: {name} failed:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
     changed = sum(int(n) for n in re.findall(r"changed=(\d+)", result.stdout))

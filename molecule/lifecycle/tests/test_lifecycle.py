@@ -698,10 +698,12 @@ DRIFTED_FILES = {
     "common": "/etc/djkit/firewall.nft",
     "postgresql": "/etc/postgresql/*/main/conf.d/50-djkit.conf",
     "django": f"/usr/local/bin/{APP}-manage",
+    "django's release steps": "/usr/local/sbin/djkit-canary",
     "gunicorn": f"/etc/{APP}/gunicorn.conf.py",
     "uvicorn": f"/etc/systemd/system/{APP}-uvicorn.service",
     "nginx": SITE_FILE,
 }
+RELEASE_SCRIPT = "/usr/local/sbin/djkit-release"  # its mode changed by hand
 HBA_BY_HAND = "host all all 0.0.0.0/0 scram-sha-256"
 REDIS_CONF = "/etc/redis/redis.conf"
 
@@ -713,9 +715,10 @@ def recap_changed(output: str) -> int:
 
 
 def test_every_run_puts_drift_right_and_check_mode_only_reports_it(host, site) -> None:
-    """A file edited by hand in each role's config, a stopped service, a removed package and a
-    pg_hba line added by hand: `--check --diff` reports them and changes nothing, the next
-    plain site.yml puts each right, and the run after that changes nothing."""
+    """A file edited by hand in each role's config, a release script's mode changed, a stopped
+    service, a removed package and a pg_hba line added by hand: `--check --diff` reports them
+    and changes nothing, the next plain site.yml puts each right, and the run after that
+    changes nothing."""
 
     def digests() -> str:
         with host.sudo():
@@ -739,6 +742,7 @@ def test_every_run_puts_drift_right_and_check_mode_only_reports_it(host, site) -
         host.check_output(f"sed -i 's/^protected-mode yes$/protected-mode no/' {REDIS_CONF}")
         host.check_output(f"systemctl stop {APP}-gunicorn.socket {APP}-gunicorn.service")
         host.check_output("DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq logrotate")
+        host.check_output(f"chmod 0700 {RELEASE_SCRIPT}")
     drifted = digests()
     assert drifted != converged
 
@@ -748,6 +752,7 @@ def test_every_run_puts_drift_right_and_check_mode_only_reports_it(host, site) -
     assert digests() == drifted
     assert not host.service(f"{APP}-gunicorn.socket").is_running
     assert not host.package("logrotate").is_installed
+    assert host.file(RELEASE_SCRIPT).mode == 0o700
 
     repaired = site_yml()
     assert recap_changed(repaired.stdout) > 0
@@ -756,6 +761,7 @@ def test_every_run_puts_drift_right_and_check_mode_only_reports_it(host, site) -
         assert HBA_BY_HAND not in host.check_output("cat /etc/postgresql/*/main/pg_hba.conf")
     assert host.service(f"{APP}-gunicorn.socket").is_running
     assert host.package("logrotate").is_installed
+    assert host.file(RELEASE_SCRIPT).mode == 0o755
     assert site.session().get(f"{site.base}/healthz", timeout=15).status_code == 200
 
     started = time.monotonic()
