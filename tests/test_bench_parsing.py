@@ -147,3 +147,11 @@ def test_median_timed_keeps_the_median_runs_slowest_tasks_only(monkeypatch) -> N
     assert took == 6.06
     assert runs == [5.0, 7.0, 6.1]
     assert bench.SLOWEST == {"redeploy": ["slow c"]}
+
+
+def test_mitogen_env_selects_the_pinned_mitogen_strategy() -> None:
+    """What the full bench sets for its Mitogen runs (the smoke measures the default strategy
+    only): Mitogen's own strategy directory, from the venv, and its linear strategy."""
+    env = bench.mitogen_env()
+    assert env["ANSIBLE_STRATEGY"] == "mitogen_linear"
+    assert (Path(env["ANSIBLE_STRATEGY_PLUGINS"]) / "mitogen_linear.py").is_file()

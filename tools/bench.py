@@ -16,8 +16,10 @@ containers of the same image, against floors that cannot be beaten, for the defa
 Prints a table, writes artifacts/bench.json. Not a test: the targets are reported, not
 enforced. DJKIT_BENCH_SECONDS (wrk duration, default 10), DJKIT_BENCH_REPEATS (re-runs and
 redeploys per strategy, default 3), DJKIT_BENCH_SUITE (bookworm), DJKIT_BENCH_KEEP=1 keeps
-the containers, DJKIT_BENCH_OUT names the JSON file (under the project; `make bench-smoke`,
-part of `make test`, runs it all with 2 s wrk runs and one repeat).
+the containers, DJKIT_BENCH_OUT names the JSON file (under the project),
+DJKIT_BENCH_STRATEGIES the strategies measured ("mitogen default", the default server always:
+it serves). `make bench-smoke`, part of `make test`, runs it with 2 s wrk runs, one repeat and
+the default strategy only (the lifecycle, cluster and acme scenarios run under Mitogen).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ CONNECTIONS, THREADS = 16, 2
 ROUNDS = 3  # alternating rounds where two figures are close
 # Code-only redeploys and immediate re-runs one after the other, the median reported.
 REPEATS = int(os.environ.get("DJKIT_BENCH_REPEATS", "3"))
+STRATEGIES = os.environ.get("DJKIT_BENCH_STRATEGIES", "mitogen default").split()
 KIT, FLOOR, APT = "djkit-bench-kit", "djkit-bench-floor", "djkit-bench-apt"
 MITOGEN = "djkit-bench-mitogen"
 DIRECT = "127.0.0.1:18000"  # gunicorn_extra_listen in tools/bench-vars.yml
@@ -557,11 +560,12 @@ def main() -> None:
     strategies: dict[str, dict[str, object]] = results["strategies"]
     try:
         # Mitogen first, on a server of its own, gone before the default's is measured.
-        strategies["mitogen"] = provision("mitogen", mitogen_env())[1]
-        run([str(TOOLS / "fresh-server"), "down", MITOGEN])
+        if "mitogen" in STRATEGIES:
+            strategies["mitogen"] = provision("mitogen", mitogen_env())[1]
+            strategies["mitogen"].pop("packages")
+            run([str(TOOLS / "fresh-server"), "down", MITOGEN])
         kit, strategies["default"] = provision("default", {})
         packages = strategies["default"].pop("packages")
-        strategies["mitogen"].pop("packages")
         results["floor_packages"] = packages
         log("Ansible's own cost per task on this machine (bare playbooks)")
         results["task_floor"] = task_floor(kit)
