@@ -1,19 +1,20 @@
 """Bad input fails before anything changes, naming the variable and what is accepted.
 
 site.yml starts with playbooks/validate.yml, which only checks (argument specs and asserts of
-every role a host runs, then the rules that span roles). Each case below runs that playbook
-against this machine (local connection, nothing changed) with the sample app's variables and
-one bad value, and must fail with a message naming the variable."""
+every role a host runs, then the rules that span roles). Each case below is this machine under a
+name of its own (local connection, nothing changed) with the sample app's variables and one bad
+value, alone in its topology (database, app and web server at once); one run of that playbook
+checks them all, and each case must fail with a message naming the variable."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
+import re
 import subprocess
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAYBOOK = ROOT / "playbooks" / "validate.yml"
+
+# Two broken rules of one role (a case of the fixture, read by a test of its own).
+TWO_DJANGO_RULES = {"django_releases_kept": 0, "django_root": "srv/app"}
 
 # (case, extra variables, what the error must name)
 CASES: list[tuple[str, dict, str]] = [
@@ -48,7 +52,7 @@ CASES: list[tuple[str, dict, str]] = [
     ("ACME for an IP address", {"nginx_tls_source": "acme"}, "nginx_server_names"),
     ("ACME for a wildcard", {"nginx_tls_source": "acme", "nginx_server_names": ["*.example.org"]}, "nginx_server_names"),
     ("ACME directory over plain HTTP", {"nginx_tls_source": "acme", "nginx_server_names": ["www.example.org"], "nginx_acme_directory": "http://ca.example.org/dir"}, "nginx_acme_directory"),
-    ("web server not in the inventory", {"djkit_web_hosts": ["localhost", "web9"]}, "djkit_web_hosts"),
+    ("web server not in the inventory", {"djkit_web_hosts": ["{{ inventory_hostname }}", "web9"]}, "djkit_web_hosts"),
     ("ACME contact that is not an address", {"nginx_acme_email": "webmaster"}, "nginx_acme_email"),
     ("uvicorn on without an ASGI path", {"uvicorn_enabled": True, "django_asgi_application": ""}, "uvicorn_asgi_application"),
     ("worker class that is not one", {"gunicorn_worker_class": "fastest"}, "gunicorn_worker_class"),
@@ -154,24 +158,95 @@ def validate(
     )  # fmt: skip
 
 
-def validate_once(name: str, extra: dict) -> subprocess.CompletedProcess[str]:
-    """One more run of the validate playbook, in a directory of its own."""
-    tmp = Path(tempfile.mkdtemp(prefix=f"djkit-{name}-"))
-    try:
-        return validate(tmp, inventory(tmp), extra)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+@dataclass(frozen=True)
+class Outcome:
+    """How one host (one case) came out of a validate run: failed or not, what it changed,
+    and the text of its results."""
+
+    failed: bool
+    changed: int
+    text: str
+
+
+def validate_cases(tmp: Path, cases: dict[str, dict]) -> dict[str, Outcome]:
+    """One run of the validate playbook with a host per case (this machine under a name of its
+    own, the case's variables as its host variables, its own database, app and web server), the
+    results read per host from what the default callback prints. A host variable outranks the inventory's
+    group_vars as `-e` did, and a set_fact or role var that would outrank it is one the case
+    could not set from `-e` either (the topology's set_facts keep a value the host sets)."""
+    local = {
+        "ansible_connection": "local",
+        "ansible_become": False,
+        "ansible_python_interpreter": sys.executable,
+    }
+    names = {case: f"case{number}" for number, case in enumerate(cases)}
+    hosts = {
+        names[case]: local
+        | {f"djkit_{tier}_hosts": [names[case]] for tier in ("database", "app", "web")}
+        | extra
+        for case, extra in cases.items()
+    }
+    groups = {g: {"hosts": dict.fromkeys(hosts)} for g in ("dbservers", "appservers", "webservers")}
+    (tmp / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts, "children": groups}}))
+    (tmp / "group_vars").symlink_to(ROOT / "inventories/local/group_vars")
+    secrets = str(tmp / "secrets")
+    variables = {f"{role}_secrets_dir": secrets for role in ("django", "postgresql", "redis")}
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
+    }
+    run = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(tmp / "hosts.yml"),
+         str(PLAYBOOK), "-e", json.dumps(variables), "--skip-tags", "platform"],
+        capture_output=True, text=True, env=env, check=False, timeout=600,
+    )  # fmt: skip
+    texts, recap = per_host(run.stdout)
+    outcomes = {}
+    for case, host in names.items():
+        assert host in recap, f"{host} ({case}) is not in the recap\n{run.stdout[-3000:]}"
+        outcomes[case] = Outcome(
+            failed=recap[host]["failed"] + recap[host]["unreachable"] > 0,
+            changed=recap[host]["changed"],
+            text="\n".join(texts.get(host, [])),
+        )
+    return outcomes
+
+
+HOST_LINE = re.compile(r"^(?:ok|changed|fatal|failed|skipping): \[([^]]+)\]")
+RECAP_LINE = re.compile(r"^(\S+)\s+: ((?:\w+=\d+\s*)+)$")
+
+
+def per_host(stdout: str) -> tuple[dict[str, list[str]], dict[str, dict[str, int]]]:
+    """The default callback's output split by host: each result line with the lines printed
+    just before it (the error of a failed task, shown even where its result is hidden by
+    no_log), and each host's counts from the recap."""
+    texts: dict[str, list[str]] = {}
+    recap: dict[str, dict[str, int]] = {}
+    pending: list[str] = []
+    for line in stdout.splitlines():
+        if line.startswith(("TASK [", "PLAY [", "included: ")):
+            pending = []
+        elif found := HOST_LINE.match(line):
+            texts.setdefault(found[1], []).extend([*pending, line])
+            pending = []
+        elif found := RECAP_LINE.match(line):
+            recap[found[1]] = {k: int(v) for k, v in (p.split("=") for p in found[2].split())}
+        else:
+            pending.append(line)
+    return texts, recap
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory) -> dict[str, subprocess.CompletedProcess[str]]:
+def results(tmp_path_factory) -> dict[str, Outcome]:
+    cases = {"control": {}, "two django rules": TWO_DJANGO_RULES} | {n: e for n, e, _ in CASES}
     tmp = tmp_path_factory.mktemp("bad-input")
-    hosts = inventory(tmp)
-    runs = {"control": {}} | {name: extra for name, extra, _ in CASES}
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {name: pool.submit(validate, tmp, hosts, extra) for name, extra in runs.items()}
-        futures["platform"] = pool.submit(validate, tmp, hosts, {}, platform=True)
-        return {name: future.result() for name, future in futures.items()}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        platform = pool.submit(validate, tmp, inventory(tmp), {}, platform=True)
+        outcomes = validate_cases(tmp_path_factory.mktemp("cases"), cases)
+        run = platform.result()
+    return outcomes | {"platform": Outcome(run.returncode != 0, 0, run.stdout + run.stderr)}
 
 
 def test_site_checks_every_input_before_any_play_changes_anything() -> None:
@@ -203,18 +278,18 @@ def test_acme_on_two_web_servers_is_refused(tmp_path) -> None:
 
 def test_good_input_passes(results) -> None:
     control = results["control"]
-    assert control.returncode == 0, control.stdout[-3000:] + control.stderr[-2000:]
+    assert not control.failed, control.text[-3000:]
+    assert control.changed == 0
 
 
 def test_unsupported_platform_is_refused_naming_what_is_supported(results) -> None:
     # This machine is a container without systemd: not a server the kit supports.
     run = results["platform"]
-    assert run.returncode != 0
+    assert run.failed
     assert (
-        "supports servers running systemd with Debian 12 or 13 or Ubuntu 22.04 or 24.04"
-        in run.stdout
+        "supports servers running systemd with Debian 12 or 13 or Ubuntu 22.04 or 24.04" in run.text
     )
-    assert "common_allow_unsupported_release" in run.stdout
+    assert "common_allow_unsupported_release" in run.text
 
 
 def test_there_are_at_least_twenty_cases() -> None:
@@ -224,26 +299,25 @@ def test_there_are_at_least_twenty_cases() -> None:
 @pytest.mark.parametrize(("case", "extra", "names"), CASES, ids=[c[0] for c in CASES])
 def test_bad_input_fails_naming_the_variable(results, case, extra, names) -> None:
     run = results[case]
-    output = run.stdout + run.stderr
-    assert run.returncode != 0, f"{case}: accepted\n{output[-2000:]}"
-    assert names in output, f"{case}: the error does not name {names}\n{output[-3000:]}"
-    assert "changed=0" in output or "changed:" not in output
+    assert run.failed, f"{case}: accepted\n{run.text[-2000:]}"
+    assert names in run.text, f"{case}: the error does not name {names}\n{run.text[-3000:]}"
+    assert run.changed == 0
 
 
 def test_environment_check_names_the_variable_never_its_value(results) -> None:
     run = results["environment value with a quote"]
-    assert "GREETING" in run.stdout
-    assert "it's" not in run.stdout + run.stderr
+    assert "GREETING" in run.text
+    assert "it's" not in run.text
 
 
 def test_a_role_check_names_only_the_rules_broken(results) -> None:
     """One check per role, naming just what is wrong: two broken django rules both named, the
     django rules that hold not; a PostgreSQL database without owner named alone."""
-    two = validate_once("two-django-rules", {"django_releases_kept": 0, "django_root": "srv/app"})
-    assert "django_releases_kept must be at least 1" in two.stdout, two.stdout[-3000:]
-    assert "django_root, django_static_root, django_media_root and django_python" in two.stdout
-    assert "django_allowed_hosts must not be empty" not in two.stdout
-    assert "django_app_name and django_user must be" not in two.stdout
-    owner = results["database without owner"].stdout
+    two = results["two django rules"].text
+    assert "django_releases_kept must be at least 1" in two, two[-3000:]
+    assert "django_root, django_static_root, django_media_root and django_python" in two
+    assert "django_allowed_hosts must not be empty" not in two
+    assert "django_app_name and django_user must be" not in two
+    owner = results["database without owner"].text
     assert "each needs both name and owner" in owner
     assert "method 'trust' is refused" not in owner
