@@ -121,3 +121,33 @@ def test_idle_share_counts_idle_and_iowait_of_the_time_between_two_reads() -> No
     after = [110, 0, 60, 1070, 20, 0, 0, 0]
     assert peers.idle_share(before, after) == pytest.approx(80 / 100)
     assert peers.idle_share(before, before) == 0
+
+
+def test_quiet_gives_up_saying_which_figure_is_taken_on_a_busy_machine(monkeypatch) -> None:
+    clock = iter(range(1000))
+    monkeypatch.setattr(peers.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(peers.time, "sleep", lambda seconds: None)
+    # Always busy: no idle time between two reads.
+    reads = iter(range(1000))
+    monkeypatch.setattr(peers, "cpu_times", lambda: [next(reads) * 100, 0, 0, 0, 0, 0, 0, 0])
+    busy: list[str] = []
+    peers.quiet("fujin's redeploy 1", busy, limit=5)
+    assert busy == ["fujin's redeploy 1"]
+    # Always idle: two calm seconds end the wait, nothing recorded.
+    monkeypatch.setattr(peers, "cpu_times", lambda: [0, 0, 0, next(reads) * 100, 0, 0, 0, 0])
+    peers.quiet("the kit's redeploy 1", busy, limit=5)
+    assert busy == ["fujin's redeploy 1"]
+
+
+def test_table_names_the_figures_taken_on_a_busy_machine() -> None:
+    serve = {"rps": 1.0}
+    run = loaded(0, 1, 0)
+    results = {
+        "first_deploy": {"fujin_s": 1, "kit_s": 1, "fujin_runs_s": [1], "kit_runs_s": [1]},
+        "redeploy": {"fujin_s": 1, "kit_s": 1, "fujin_runs_s": [1], "kit_runs_s": [1]},
+        "serving": {tool: {"home": serve, "static": serve} for tool in ("fujin", "kit")},
+        "under_load": {k: {"fujin": run, "kit": run} for k in ("redeploy", "broken")},
+    }
+    assert "did not quiet down" not in peers.table(results)
+    results["taken_busy"] = ["the kit's redeploy 2"]
+    assert peers.table(results).endswith("did not quiet down: the kit's redeploy 2.")

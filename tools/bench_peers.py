@@ -91,15 +91,19 @@ def cpu_times() -> list[int]:
         return [int(field) for field in stat.readline().split()[1:]]
 
 
-def quiet(limit: float = 60) -> None:
+def quiet(what: str, busy: list[str], limit: float = 60) -> None:
     """Waits (up to `limit` seconds) for two seconds in a row with the machine's CPUs 90 %
     idle: what the tool before left running (services restarting, workers booting) does not
-    land on the next tool's time."""
+    land on the next tool's time. Where the machine stays busy, says so and adds `what` (the
+    figure about to be taken) to `busy`, which the results keep."""
     deadline, calm = time.monotonic() + limit, 0
     while calm < 2 and time.monotonic() < deadline:
         before = cpu_times()
         time.sleep(1)
         calm = calm + 1 if idle_share(before, cpu_times()) >= 0.9 else 0
+    if calm < 2:
+        log(f"the machine stayed busy for {limit:.0f} s: {what} is taken on a busy machine")
+        busy.append(what)
 
 
 def peer_tools() -> tuple[Path, dict[str, Path]]:
@@ -422,6 +426,8 @@ def table(r: dict) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     lines += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in rows]
+    if r.get("taken_busy"):
+        lines += ["", f"Taken on a machine that did not quiet down: {', '.join(r['taken_busy'])}."]
     return "\n".join(lines)
 
 
@@ -438,6 +444,9 @@ def main() -> None:
         "machine": {"cores": os.cpu_count(), "suite": bench.SUITE, "repeats": REPEATS},
         "peer": {"fujin": FUJIN, "uv": UV, "caddy": CADDY, "edits": PEER_EDITS},
     }
+    # The figures taken while the machine was not quiet (see quiet()), kept with the results.
+    busy: list[str] = []
+    results["taken_busy"] = busy
     firsts: dict[str, list[float]] = {"fujin": [], "kit": []}
     steps: list[dict[str, float]] = []
     try:
@@ -445,7 +454,7 @@ def main() -> None:
             for order in (("fujin", "kit"), ("kit", "fujin")):
                 for tool in order:
                     log(f"first deploy, {' then '.join(order)}: {tool}")
-                    quiet()
+                    quiet(f"{tool}'s first deploy ({' then '.join(order)})", busy)
                     if tool == "fujin":
                         shutil.rmtree(Path(tmp) / APP, ignore_errors=True)
                         project, found = fujin_first_deploy(venv, binaries, Path(tmp))
@@ -466,9 +475,9 @@ def main() -> None:
             redeploys: dict[str, list[float]] = {"fujin": [], "kit": []}
             for number in range(1, REPEATS + 1):
                 log(f"code-only redeploy {number} of {REPEATS}")
-                quiet()
+                quiet(f"fujin's redeploy {number}", busy)
                 redeploys["fujin"].append(fujin_redeploy(venv, project, f"peers-{number}")[0])
-                quiet()
+                quiet(f"the kit's redeploy {number}", busy)
                 redeploys["kit"].append(bench.redeploy(kit_port, f"peers-{number}"))
             results["redeploy"] = {
                 "fujin_s": round(statistics.median(redeploys["fujin"]), 2),
