@@ -4,6 +4,7 @@ each other's releases, as deploys do."""
 import json
 import re
 import subprocess
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -218,6 +219,29 @@ def test_old_releases_are_pruned(host, tmp_path) -> None:
     assert len(releases) == 2, releases
     assert live_release(host) in releases
     assert len(venvs) == 1, venvs
+
+
+def test_check_mode_with_a_new_source_builds_nothing_and_says_so(host, tmp_path) -> None:
+    """`deploy.yml --check` with a source not deployed yet: the release a run would build is
+    named as a change, and nothing is packed, sent, built, switched or pruned."""
+    before = live_release(host)
+    with host.sudo():
+        releases = host.check_output(f"ls -A /srv/{APP}/releases").split()
+    source = release_copy(tmp_path, "checked")
+    result = ansible_playbook("deploy.yml", "--check", "-e", f"django_source_path={source}")
+    assert result.returncode == 0, result.stdout[-3000:]
+    said = re.search(
+        r"Check mode: release (\w+) is not built on \S+; a run would build it",
+        " ".join(result.stdout.split()),
+    )
+    assert said, result.stdout[-3000:]
+    assert said.group(1) not in releases
+    assert re.search(r"changed=[1-9]", result.stdout)
+    with host.sudo():
+        assert host.check_output(f"ls -A /srv/{APP}/releases").split() == releases
+    assert live_release(host) == before
+    controller_tmp = Path(tempfile.gettempdir())
+    assert not list(controller_tmp.glob(f"djkit-*-{said.group(1)}.tar.gz"))
 
 
 def test_rollback_says_which_release_is_live(host, site) -> None:
