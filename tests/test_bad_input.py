@@ -23,6 +23,13 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 PLAYBOOK = ROOT / "playbooks" / "validate.yml"
 
+# This machine as a host of the inventory: nothing is changed on it.
+LOCAL = {
+    "ansible_connection": "local",
+    "ansible_become": False,
+    "ansible_python_interpreter": sys.executable,
+}
+
 # Two broken rules of one role (a case of the fixture, read by a test of its own).
 TWO_DJANGO_RULES = {"django_releases_kept": 0, "django_root": "srv/app"}
 
@@ -115,14 +122,9 @@ CASES: list[tuple[str, dict, str]] = [
 def inventory(tmp: Path, second_web_server: bool = False) -> Path:
     """This machine in every group, with the sample app's variables (inventories/local); with
     `second_web_server`, this machine once more under another name, as a second web server."""
-    local = {
-        "ansible_connection": "local",
-        "ansible_become": False,
-        "ansible_python_interpreter": sys.executable,
-    }
     hosts = {
         "all": {
-            "hosts": {"localhost": local} | ({"web2": local} if second_web_server else {}),
+            "hosts": {"localhost": LOCAL} | ({"web2": LOCAL} if second_web_server else {}),
             "children": {g: {"hosts": {"localhost": None}} for g in ("dbservers", "appservers", "webservers")},
         }
     }  # fmt: skip
@@ -134,10 +136,16 @@ def inventory(tmp: Path, second_web_server: bool = False) -> Path:
 
 
 def validate(
-    tmp: Path, hosts: Path, extra: dict, platform: bool = False
+    tmp: Path,
+    hosts: Path,
+    extra: dict,
+    platform: bool = False,
+    one_line: bool = False,
+    timeout: int = 300,
 ) -> subprocess.CompletedProcess[str]:
     """This machine runs no systemd, so the platform check (tag `platform`) is skipped except
-    in the case that tests it: a real host the kit does not support."""
+    in the case that tests it: a real host the kit does not support. With `one_line`, each
+    result is printed on its result line (JSON), as validate_cases() reads them."""
     secrets = tmp / "secrets"
     variables = {
         "django_secrets_dir": str(secrets),
@@ -150,11 +158,11 @@ def validate(
         **os.environ,
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
         "ANSIBLE_NOCOLOR": "1",
-    }
+    } | ({"ANSIBLE_CALLBACK_RESULT_FORMAT": "json"} if one_line else {})
     return subprocess.run(
         [str(binary), "-i", str(hosts), str(PLAYBOOK), "-e", json.dumps(variables)]
         + ([] if platform else ["--skip-tags", "platform"]),
-        capture_output=True, text=True, env=env, check=False, timeout=300,
+        capture_output=True, text=True, env=env, check=False, timeout=timeout,
     )  # fmt: skip
 
 
@@ -171,17 +179,13 @@ class Outcome:
 def validate_cases(tmp: Path, cases: dict[str, dict]) -> dict[str, Outcome]:
     """One run of the validate playbook with a host per case (this machine under a name of its
     own, the case's variables as its host variables, its own database, app and web server), the
-    results read per host from what the default callback prints. A host variable outranks the inventory's
-    group_vars as `-e` did, and a set_fact or role var that would outrank it is one the case
-    could not set from `-e` either (the topology's set_facts keep a value the host sets)."""
-    local = {
-        "ansible_connection": "local",
-        "ansible_become": False,
-        "ansible_python_interpreter": sys.executable,
-    }
+    results read per host from what the default callback prints. A host variable outranks the
+    inventory's group_vars as `-e` did, and a set_fact or role var that would outrank it is one
+    the case could not set from `-e` either (the topology's set_facts keep a value the host
+    sets)."""
     names = {case: f"case{number}" for number, case in enumerate(cases)}
     hosts = {
-        names[case]: local
+        names[case]: LOCAL
         | {f"djkit_{tier}_hosts": [names[case]] for tier in ("database", "app", "web")}
         | extra
         for case, extra in cases.items()
@@ -189,19 +193,7 @@ def validate_cases(tmp: Path, cases: dict[str, dict]) -> dict[str, Outcome]:
     groups = {g: {"hosts": dict.fromkeys(hosts)} for g in ("dbservers", "appservers", "webservers")}
     (tmp / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts, "children": groups}}))
     (tmp / "group_vars").symlink_to(ROOT / "inventories/local/group_vars")
-    secrets = str(tmp / "secrets")
-    variables = {f"{role}_secrets_dir": secrets for role in ("django", "postgresql", "redis")}
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
-    }
-    run = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(tmp / "hosts.yml"),
-         str(PLAYBOOK), "-e", json.dumps(variables), "--skip-tags", "platform"],
-        capture_output=True, text=True, env=env, check=False, timeout=600,
-    )  # fmt: skip
+    run = validate(tmp, tmp / "hosts.yml", {}, one_line=True, timeout=600)
     texts, recap = per_host(run.stdout)
     outcomes = {}
     for case, host in names.items():
