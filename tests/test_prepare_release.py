@@ -5,8 +5,10 @@ deploy onto an empty database, or a release with nothing to apply, goes on."""
 
 from __future__ import annotations
 
+import grp
 import json
 import os
+import pwd
 import sqlite3
 import subprocess
 import sys
@@ -99,6 +101,32 @@ def test_migrations_for_a_database_in_use_are_named_before_any_is_applied(tmp_pa
     result, found = boot(root, plan_first=True)
     assert "pending" not in found
     assert "No migrations to apply" in found["migrate"]
+
+
+def test_the_roots_directories_are_reported_as_they_stand(tmp_path) -> None:
+    """release.yml sets up only a root the boot did not find as it should be: what the boot
+    reports must tell a directory in place from anything else."""
+    root = project(tmp_path / "project")
+    shared = tmp_path / "shared"
+    (shared / "static").mkdir(parents=True)
+    (shared / "static").chmod(0o2750)
+    (shared / "media").mkdir()
+    (shared / "media").chmod(0o755)
+    (shared / "file").write_text("")
+    (shared / "link").symlink_to(shared / "static")
+    (root / "conf/settings.py").write_text(SETTINGS + f'STATIC_ROOT = "{shared / "static"}"\n')
+    names = ["static", "media", "file", "link", "none"]
+    env = {"DJKIT_ROOT_DIRS": "\n".join(str(shared / name) for name in names)}
+    result, found = boot(root, plan_first=False, env=env)
+    assert result.returncode == 0, result.stderr
+    me = f"{pwd.getpwuid(os.getuid()).pw_name} {grp.getgrgid(os.getgid()).gr_name}"
+    assert found["dirs"] == {
+        str(shared / "static"): f"2750 {me}",
+        str(shared / "media"): f"755 {me}",
+        str(shared / "file"): "missing",
+        str(shared / "link"): "missing",
+        str(shared / "none"): "missing",
+    }
 
 
 ITEM = """from django.db import migrations, models

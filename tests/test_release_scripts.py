@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 FILES = Path(__file__).resolve().parent.parent / "roles/django/files"
 GROUP = grp.getgrgid(os.getgid()).gr_name
@@ -341,6 +342,54 @@ def test_switch_replaces_the_live_link_and_restarts_the_first_service_holding_th
         "systemctl start b.service app-worker-tasks@1.service"
     )
     assert mark.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_deploy_prunes_once_the_release_is_marked_live_and_a_failed_prune_says_so(
+    tmp_path,
+) -> None:
+    """go_live.yml's last call in a deploy (vars/main.yml's __django_live_then_prune): the
+    live command first; the prune only after it, 100 when the prune alone failed (the
+    release stays live), the live command's own status when that failed (rolled back)."""
+    variables = yaml.safe_load((FILES.parent / "vars/main.yml").read_text())
+    then_prune = variables["__django_live_then_prune"]
+    root = tmp_path / "srv"
+    for name in ("old1", "old2", "old3", "new"):
+        (root / "releases" / name).mkdir(parents=True)
+    (root / "venvs").mkdir()
+    for age, name in enumerate(("old1", "old2", "old3")):
+        mark = root / "releases" / name / ".djkit-live"
+        mark.touch()
+        os.utime(mark, (1000 + age, 1000 + age))
+    (root / "current").symlink_to(root / "releases/new")
+    bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
+    bin_dir.mkdir()
+    stub(bin_dir, "systemctl", f'echo "systemctl $*" >> {log}; exit "${{SYSTEMCTL_EXIT:-0}}"')
+    prune = (FILES / "prune_releases.py").read_text()
+
+    def go_live(root: Path, systemctl_exit: int = 0):
+        mark = root / "releases/new/.djkit-live"
+        return run(
+            "/bin/sh", "-c", then_prune, "live", sys.executable, prune, str(root),
+            str(root / "releases/new"), "2", str(FILES / "djkit-release"), "live", str(mark),
+            GROUP, "b.service",
+            env={"PATH": f"{bin_dir}:{os.environ['PATH']}", "SYSTEMCTL_EXIT": str(systemctl_exit)},
+        )  # fmt: skip
+
+    failed_start = go_live(root, systemctl_exit=5)
+    assert failed_start.returncode == 5
+    assert not (root / "releases/new/.djkit-live").exists()
+    assert len(list((root / "releases").iterdir())) == 4
+    went_live = go_live(root)
+    assert went_live.returncode == 0, went_live.stderr
+    assert log.read_text().splitlines()[-1] == "systemctl start b.service"
+    # Two kept: the new one, live, and the one most recently live before it.
+    assert sorted(p.name for p in (root / "releases").iterdir()) == ["new", "old3"]
+    assert json.loads(went_live.stdout) == {"releases": ["old1", "old2"], "venvs": []}
+    (root / "venvs").rmdir()
+    prune_failed = go_live(root)
+    assert prune_failed.returncode == 100
+    assert "venvs" in prune_failed.stderr
+    assert (root / "releases/new/.djkit-live").exists()
 
 
 def test_switch_refuses_a_unit_not_set_up_before_changing_anything(tmp_path) -> None:

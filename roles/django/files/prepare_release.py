@@ -7,7 +7,10 @@
 # and content), the static storage settings, the static root and URL, and the virtualenv
 # (its name carries the requirements' hash and the Python version). Two releases with the
 # same digest collect the same files, so the second need not collect them again. With the
-# digest, the one the kit recorded after the last collect (DJKIT_STATIC_INPUTS_FILE).
+# digest, the one the kit recorded after the last collect (DJKIT_STATIC_INPUTS_FILE). And
+# how the directories the roots may be stand (the project's roots, and the shared ones
+# named in DJKIT_ROOT_DIRS, one a line): "MODE OWNER GROUP", or "missing" for what is not
+# a directory or cannot be read, so that release.yml sets up only a root not in place.
 #
 # With DJKIT_CANARY=1 (a release about to go live) the same boot is the release's canary: it
 # imports the servers the release will run on (Gunicorn, and Uvicorn with the ASGI application
@@ -17,11 +20,14 @@
 # come, go_live.yml asks a canary Gunicorn after it instead (a health page may render the new
 # static files).
 import contextlib
+import grp
 import hashlib
 import importlib
 import io
 import json
 import os
+import pwd
+import stat
 import sys
 import traceback
 
@@ -180,6 +186,24 @@ if os.environ.get("DJKIT_STATIC_DIGEST") == "1" and static_root:
     recorded_file = os.environ.get("DJKIT_STATIC_INPUTS_FILE", "")
     with contextlib.suppress(OSError), open(recorded_file) as recorded:
         found["last_static_inputs"] = recorded.read().strip()
+
+
+def standing(path: str) -> str:
+    """How the directory at PATH stands: "MODE OWNER GROUP" (mode in octal, with the
+    set-group-id bit), or "missing" for anything else, a link included."""
+    try:
+        info = os.lstat(path)
+        owner, group = pwd.getpwuid(info.st_uid).pw_name, grp.getgrgid(info.st_gid).gr_name
+    except (OSError, KeyError):
+        return "missing"
+    if not stat.S_ISDIR(info.st_mode):
+        return "missing"
+    return f"{stat.S_IMODE(info.st_mode):o} {owner} {group}"
+
+
+roots = [found["static_root"], found["media_root"]]
+roots += os.environ.get("DJKIT_ROOT_DIRS", "").splitlines()
+found["dirs"] = {path: standing(path) for path in roots if path}
 
 
 def load(spec: str):
