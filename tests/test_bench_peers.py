@@ -98,7 +98,13 @@ def test_table_gives_kit_over_fujin_for_each_row() -> None:
         "first_deploy": {
             "fujin_s": 60.0, "kit_s": 54.0, "fujin_runs_s": [61.0, 59.0], "kit_runs_s": [55, 53],
         },
-        "redeploy": {"fujin_s": 5.0, "kit_s": 10.0, "fujin_runs_s": [5.0], "kit_runs_s": [10.0]},
+        "redeploy": {
+            "fujin_s": 5.0, "kit_s": 10.0, "fujin_runs_s": [5.0], "kit_runs_s": [10.0],
+            "kit_slowest_tasks": [
+                {"task": "django : boot | Apply migrations", "s": 0.9},
+                {"task": "Gather the facts the roles read", "s": 0.8},
+            ] + [{"task": f"django : t{n}", "s": 0.1} for n in range(10)],
+        },
         "serving": {
             "fujin": {"home": serve, "static": {**serve, "rps": 1000.0}},
             "kit": {"home": {**serve, "rps": 220.0}, "static": {**serve, "rps": 3000.0}},
@@ -108,7 +114,14 @@ def test_table_gives_kit_over_fujin_for_each_row() -> None:
             "broken": {"fujin": loaded(481, 924, 0), "kit": loaded(0, 500, 2)},
         },
     }  # fmt: skip
-    rows = [line.split(" | ") for line in peers.table(results).splitlines()[2:]]
+    text = peers.table(results)
+    # Where the kit's redeploy time goes: its slowest steps, the role's prefix left out.
+    assert text.splitlines()[-1] == (
+        "The kit's median code-only redeploy, its slowest steps (profile_tasks): boot | Apply"
+        " migrations 0.9 s; Gather the facts the roles read 0.8 s; t0 0.1 s; t1 0.1 s;"
+        " t2 0.1 s; t3 0.1 s; t4 0.1 s; t5 0.1 s."
+    )
+    rows = [line.split(" | ") for line in text.split("\n\n")[0].splitlines()[2:]]
     assert [row[3] for row in rows] == ["0.9", "2.0", "1.1", "3.0", "-", "-"]
     assert rows[5][1:3] == ["481 of 924 over 5.7 s, exit 0", "0 of 500 over 5.7 s, exit 2"]
     assert rows[0][1] == "60.0 s (61.0, 59.0)"

@@ -71,6 +71,7 @@ PEER_EDITS = [
 ]
 FUJIN_FIRST, KIT_FIRST = "djkit-peers-fujin", "djkit-peers-kit"
 FUJIN_LIMIT = 900  # seconds a fujin command may take
+STEPS_SHOWN = 8  # the kit redeploy's slowest tasks the table names
 # A release whose WSGI application cannot be imported.
 BROKEN = '\nraise ImportError("bench-peers: a release that cannot import")\n'
 
@@ -426,6 +427,14 @@ def table(r: dict) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     lines += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in rows]
+    steps = r["redeploy"].get("kit_slowest_tasks", [])[:STEPS_SHOWN]
+    if steps:
+        lines += [
+            "",
+            "The kit's median code-only redeploy, its slowest steps (profile_tasks): "
+            + "; ".join(f"{step['task'].split(' : ')[-1]} {step['s']} s" for step in steps)
+            + ".",
+        ]
     if r.get("taken_busy"):
         lines += ["", f"Taken on a machine that did not quiet down: {', '.join(r['taken_busy'])}."]
     return "\n".join(lines)
@@ -473,17 +482,24 @@ def main() -> None:
                 "fujin_steps_s": steps,
             }
             redeploys: dict[str, list[float]] = {"fujin": [], "kit": []}
+            kit_runs: list[tuple[float, str]] = []
             for number in range(1, REPEATS + 1):
                 log(f"code-only redeploy {number} of {REPEATS}")
                 quiet(f"fujin's redeploy {number}", busy)
                 redeploys["fujin"].append(fujin_redeploy(venv, project, f"peers-{number}")[0])
                 quiet(f"the kit's redeploy {number}", busy)
-                redeploys["kit"].append(bench.redeploy(kit_port, f"peers-{number}"))
+                label = f"kit redeploy {number}"
+                took = bench.redeploy(kit_port, f"peers-{number}", label=label)
+                redeploys["kit"].append(took)
+                kit_runs.append((took, label))
+            # Where the kit's time goes: the median run's slowest tasks (profile_tasks).
+            bench.median_timed(kit_runs, "kit redeploy")
             results["redeploy"] = {
                 "fujin_s": round(statistics.median(redeploys["fujin"]), 2),
                 "kit_s": round(statistics.median(redeploys["kit"]), 2),
                 "fujin_runs_s": [round(s, 2) for s in redeploys["fujin"]],
                 "kit_runs_s": [round(s, 2) for s in redeploys["kit"]],
+                "kit_slowest_tasks": bench.SLOWEST.pop("kit redeploy"),
             }
             save(results)
             # Healthy sites first: the broken release may leave a tool's site down.
