@@ -142,6 +142,7 @@ def validate(
     platform: bool = False,
     one_line: bool = False,
     timeout: int = 300,
+    args: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
     """This machine runs no systemd, so the platform check (tag `platform`) is skipped except
     in the case that tests it: a real host the kit does not support. With `one_line`, each
@@ -161,7 +162,7 @@ def validate(
     } | ({"ANSIBLE_CALLBACK_RESULT_FORMAT": "json"} if one_line else {})
     return subprocess.run(
         [str(binary), "-i", str(hosts), str(PLAYBOOK), "-e", json.dumps(variables)]
-        + ([] if platform else ["--skip-tags", "platform"]),
+        + ([] if platform else ["--skip-tags", "platform"]) + list(args),
         capture_output=True, text=True, env=env, check=False, timeout=timeout,
     )  # fmt: skip
 
@@ -266,6 +267,17 @@ def test_acme_on_two_web_servers_is_refused(tmp_path) -> None:
     assert control.returncode == 0, (
         "control: two web servers are fine otherwise\n" + control.stdout[-3000:]
     )
+
+
+def test_a_run_limited_to_part_of_a_topology_is_refused(tmp_path) -> None:
+    """The servers read each other's addresses and settings: site.yml --limit one of them
+    would converge it against what it cannot see (the acme test's control passes the same
+    inventory whole)."""
+    hosts = inventory(tmp_path, second_web_server=True)
+    run = validate(tmp_path, hosts, {}, args=("--limit", "localhost"))
+    assert run.returncode != 0, run.stdout[-2000:]
+    assert "this run leaves out web2 (--limit localhost)" in run.stdout, run.stdout[-3000:]
+    assert "Run site.yml without --limit" in run.stdout
 
 
 def test_good_input_passes(results) -> None:
