@@ -122,6 +122,13 @@ def test_table_gives_kit_over_fujin_for_each_row() -> None:
         " t2 0.1 s; t3 0.1 s; t4 0.1 s; t5 0.1 s."
     )
     rows = [line.split(" | ") for line in text.split("\n\n")[0].splitlines()[2:]]
+    # The kit in fujin's scope, when measured, is a row of its own, after the goal's.
+    scoped = {**results, "first_deploy": {**results["first_deploy"], "kit_scoped_s": 42.0}}
+    scoped_rows = [line.split(" | ") for line in peers.table(scoped).splitlines()[2:9]]
+    assert scoped_rows[0] == rows[0]
+    assert scoped_rows[2][0].startswith("| first deploy, the kit in fujin's scope (one run: ")
+    assert scoped_rows[2][1:5] == ["60.0 s", "42.0 s", "0.7", "(reported) |"]
+    assert scoped_rows[3:] == rows[2:6]
     assert [row[3] for row in rows] == ["0.9", "2.0", "1.1", "3.0", "-", "-"]
     assert rows[5][1:3] == ["481 of 924 over 5.7 s, exit 0", "0 of 500 over 5.7 s, exit 2"]
     assert rows[0][1] == "60.0 s (61.0, 59.0)"

@@ -7,7 +7,9 @@ Measured, each tool on a fresh server of its own, the tools alternating:
 1. first deploy: the kit's cold `site.yml`; fujin's `server bootstrap` and `deploy`, with
    the steps fujin leaves to its user counted in (PostgreSQL installed and its role and
    database made; uv and Caddy put where fujin's bootstrap would download them). Both
-   orders (fujin first, then the kit first), the mean reported and each run shown;
+   orders (fujin first, then the kit first), the mean reported and each run shown; then,
+   reported beside it, one kit run in fujin's scope (FUJIN_SCOPE: what fujin does not do
+   left out: SSH hardening, security updates, fail2ban, the firewall, Uvicorn and Redis);
 2. code-only redeploys (one template changed, requirements unchanged): the kit's
    `playbooks/deploy.yml`, fujin's `deploy`, alternating, the median reported;
 3. wrk inside each server (the bench's own settings): the home page (a session write per
@@ -70,6 +72,16 @@ PEER_EDITS = [
     "the static root Caddy serves)",
 ]
 FUJIN_FIRST, KIT_FIRST = "djkit-peers-fujin", "djkit-peers-kit"
+KIT_SCOPED = "djkit-peers-kit-scoped"
+# The kit's variables that leave out what fujin does not do: the first deploy once more,
+# reported beside the like-for-like goal, never in its place.
+FUJIN_SCOPE = {
+    "system_ssh_hardening": False,
+    "system_security_updates": False,
+    "system_fail2ban": False,
+    "common_firewall_enabled": False,
+    "uvicorn_enabled": False,  # and with it Redis, the channel layer's
+}
 FUJIN_LIMIT = 900  # seconds a fujin command may take
 STEPS_SHOWN = 8  # the kit redeploy's slowest tasks the table names
 # A release whose WSGI application cannot be imported.
@@ -289,6 +301,19 @@ def kit_first_deploy() -> tuple[int, float]:
     return port, took
 
 
+def kit_scoped_first_deploy() -> float:
+    """The kit's cold site.yml in fujin's scope (FUJIN_SCOPE) on a fresh server of its own,
+    removed after it."""
+    port = bench.fresh_server(KIT_SCOPED)
+    try:
+        scope = json.dumps(FUJIN_SCOPE)
+        took, _ = bench.playbook(port, "site.yml", "-e", scope, label="kit first deploy, scoped")
+    finally:
+        if os.environ.get("DJKIT_BENCH_KEEP") != "1":
+            subprocess.run([str(TOOLS / "fresh-server"), "down", KIT_SCOPED], check=False)
+    return took
+
+
 def in_server(container: str, *args: str) -> str:
     return bench.run(["docker", "exec", container, *args]).stdout
 
@@ -399,6 +424,18 @@ def table(r: dict) -> str:
             "<= 1.0",
         ),
     ]
+    if "kit_scoped_s" in r["first_deploy"]:
+        scoped = r["first_deploy"]["kit_scoped_s"]
+        rows.append(
+            (
+                "first deploy, the kit in fujin's scope (one run: no SSH hardening, security"
+                " updates, fail2ban, firewall, Uvicorn or Redis)",
+                f"{first_fujin} s",
+                f"{scoped} s",
+                ratio(scoped, first_fujin),
+                "(reported)",
+            )
+        )
     for key, label, goal in (
         ("home", "home page through the proxy", ">= 1.0"),
         ("static", "static file through the proxy", "(reported)"),
@@ -474,12 +511,18 @@ def main() -> None:
                         kit_port, took = kit_first_deploy()
                         firsts["kit"].append(took)
                         log(f"kit: {took:.1f} s")
+            log("first deploy, the kit in fujin's scope")
+            quiet("the kit's first deploy in fujin's scope", busy)
+            scoped = kit_scoped_first_deploy()
+            log(f"kit in fujin's scope: {scoped:.1f} s")
             results["first_deploy"] = {
                 "fujin_s": round(statistics.mean(firsts["fujin"]), 1),
                 "kit_s": round(statistics.mean(firsts["kit"]), 1),
                 "fujin_runs_s": [round(s, 1) for s in firsts["fujin"]],
                 "kit_runs_s": [round(s, 1) for s in firsts["kit"]],
                 "fujin_steps_s": steps,
+                "kit_scoped_s": round(scoped, 1),
+                "kit_scope": FUJIN_SCOPE,
             }
             redeploys: dict[str, list[float]] = {"fujin": [], "kit": []}
             kit_runs: list[tuple[float, str]] = []
