@@ -301,6 +301,13 @@ def kit_first_deploy() -> tuple[int, float]:
     return port, took
 
 
+def remove_servers(*names: str) -> None:
+    """The bench's fresh servers removed, unless DJKIT_BENCH_KEEP=1 keeps them."""
+    if os.environ.get("DJKIT_BENCH_KEEP") != "1":
+        for name in names:
+            subprocess.run([str(TOOLS / "fresh-server"), "down", name], check=False)
+
+
 def kit_scoped_first_deploy() -> float:
     """The kit's cold site.yml in fujin's scope (FUJIN_SCOPE) on a fresh server of its own,
     removed after it."""
@@ -309,8 +316,7 @@ def kit_scoped_first_deploy() -> float:
         scope = json.dumps(FUJIN_SCOPE)
         took, _ = bench.playbook(port, "site.yml", "-e", scope, label="kit first deploy, scoped")
     finally:
-        if os.environ.get("DJKIT_BENCH_KEEP") != "1":
-            subprocess.run([str(TOOLS / "fresh-server"), "down", KIT_SCOPED], check=False)
+        remove_servers(KIT_SCOPED)
     return took
 
 
@@ -552,9 +558,7 @@ def main() -> None:
             log("under load: a code-only redeploy, then a release that cannot import")
             results["under_load"] = loaded_deploys(venv, project, kit_port, Path(tmp))
     finally:
-        if os.environ.get("DJKIT_BENCH_KEEP") != "1":
-            for name in (FUJIN_FIRST, KIT_FIRST):
-                subprocess.run([str(TOOLS / "fresh-server"), "down", name], check=False)
+        remove_servers(FUJIN_FIRST, KIT_FIRST)
     save(results)
     print(table(results))
 
