@@ -143,6 +143,7 @@ def validate(
     one_line: bool = False,
     timeout: int = 300,
     args: tuple[str, ...] = (),
+    playbook: Path = PLAYBOOK,
 ) -> subprocess.CompletedProcess[str]:
     """This machine runs no systemd, so the platform check (tag `platform`) is skipped except
     in the case that tests it: a real host the kit does not support. With `one_line`, each
@@ -161,7 +162,7 @@ def validate(
         "ANSIBLE_NOCOLOR": "1",
     } | ({"ANSIBLE_CALLBACK_RESULT_FORMAT": "json"} if one_line else {})
     return subprocess.run(
-        [str(binary), "-i", str(hosts), str(PLAYBOOK), "-e", json.dumps(variables)]
+        [str(binary), "-i", str(hosts), str(playbook), "-e", json.dumps(variables)]
         + ([] if platform else ["--skip-tags", "platform"]) + list(args),
         capture_output=True, text=True, env=env, check=False, timeout=timeout,
     )  # fmt: skip
@@ -269,15 +270,23 @@ def test_acme_on_two_web_servers_is_refused(tmp_path) -> None:
     )
 
 
-def test_a_run_limited_to_part_of_a_topology_is_refused(tmp_path) -> None:
-    """The servers read each other's addresses and settings: site.yml --limit one of them
-    would converge it against what it cannot see (the acme test's control passes the same
-    inventory whole)."""
+@pytest.mark.parametrize("playbook", ["site.yml", "deploy.yml"])
+def test_a_run_limited_to_part_of_a_topology_is_refused(tmp_path, playbook) -> None:
+    """The servers read each other's addresses and settings, and a deploy migrates from the
+    first app server and publishes static files to every web server: --limit to one of them
+    would converge or deploy it against what it cannot see (the acme test's control passes
+    the same inventory whole)."""
     hosts = inventory(tmp_path, second_web_server=True)
-    run = validate(tmp_path, hosts, {}, args=("--limit", "localhost"))
+    run = validate(
+        tmp_path, hosts, {}, args=("--limit", "localhost"), playbook=PLAYBOOK.parent / playbook
+    )
     assert run.returncode != 0, run.stdout[-2000:]
-    assert "this run leaves out web2 (--limit localhost)" in run.stdout, run.stdout[-3000:]
-    assert "Run site.yml without --limit" in run.stdout
+    text = " ".join(run.stdout.split())
+    assert "this run leaves out web2 (--limit localhost)" in text, run.stdout[-3000:]
+    assert "Run it without --limit" in text
+    # Stopped in the first play, before any change.
+    assert run.stdout.count("PLAY [") == 1, run.stdout[-3000:]
+    assert re.search(r"localhost\s*: ok=\d+\s+changed=0", run.stdout), run.stdout[-3000:]
 
 
 def test_good_input_passes(results) -> None:

@@ -268,6 +268,22 @@ def release_copy(tmp_path: Path, mark: str) -> Path:
     return target
 
 
+def failing_migration_copy(tmp_path: Path, mark: str) -> Path:
+    """The sample app with a mark and a migration that raises "this migration fails" (in a
+    transaction, as PostgreSQL runs them: the schema stays as it was)."""
+    source = release_copy(tmp_path, mark)
+    migrations = source / "myapp/migrations"
+    last = max(path.stem for path in migrations.glob("[0-9][0-9][0-9][0-9]_*.py"))
+    (migrations / f"{int(last[:4]) + 1:04d}_fails.py").write_text(
+        "from django.db import migrations\n\n\n"
+        "def fail(apps, schema_editor):\n    raise RuntimeError('this migration fails')\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        f"    dependencies = [('myapp', '{last}')]\n"
+        "    operations = [migrations.RunPython(fail)]\n"
+    )
+    return source
+
+
 def ansible_playbook(
     playbook: str, *extra: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:

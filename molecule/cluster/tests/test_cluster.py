@@ -13,7 +13,15 @@ from pathlib import Path
 import websockets.sync.client
 from conftest import APP1, APP2, DB, WEB, WORKER
 
-from djkit_probe import AddressesLoad, Load, ansible_playbook, reachable, record, release_copy
+from djkit_probe import (
+    AddressesLoad,
+    Load,
+    ansible_playbook,
+    failing_migration_copy,
+    reachable,
+    record,
+    release_copy,
+)
 
 APP = "myapp"
 
@@ -321,6 +329,48 @@ def test_rollback_moves_the_worker_server_too(site, app1, app2, worker) -> None:
     job = site.digest(site.queue_digest())
     assert job["status"] == "SUCCESSFUL", job
     assert job["release"] in after, job
+
+
+def releases(h) -> list[str]:
+    with h.sudo():
+        return h.check_output(f"ls -A /srv/{APP}/releases").split()
+
+
+def test_deploy_limited_to_one_app_server_is_refused(app1, app2, worker, tmp_path) -> None:
+    """A deploy migrates from the first app server and publishes the static files to every
+    web server: limited to the second app server it would put a release live there that no
+    server migrated. Refused in the first play, before anything is sent."""
+    before = {h: (live_release(h), releases(h)) for h in (app1, app2, worker)}
+    source = release_copy(tmp_path, "limited")
+    result = ansible_playbook("deploy.yml", "--limit", APP2, "-e", f"django_source_path={source}")
+    assert result.returncode != 0, result.stdout[-3000:]
+    text = " ".join(result.stdout.split())
+    left_out = re.search(r"this run leaves out (.*?) \(--limit ([\w-]+)\)", text)
+    assert left_out, result.stdout[-3000:]
+    assert sorted(left_out.group(1).split(", ")) == sorted([DB, APP1, WEB, WORKER])
+    assert left_out.group(2) == APP2
+    assert "PLAY [Build the release" not in result.stdout
+    assert {h: (live_release(h), releases(h)) for h in (app1, app2, worker)} == before
+
+
+def test_failed_migration_goes_live_on_no_server(site, app1, app2, worker, tmp_path) -> None:
+    """The migration fails on the first app server, the one that migrates; the other servers
+    boot the same release, whose canary passes against the old schema: they stop too, naming
+    it, and every server keeps its live release."""
+    before = {h: live_release(h) for h in (app1, app2, worker)}
+    source = failing_migration_copy(tmp_path, "cluster-bad-migration")
+    result = ansible_playbook("deploy.yml", "-e", f"django_source_path={source}")
+    out = result.stdout
+    assert result.returncode != 0, out[-3000:]
+    assert "this migration fails" in out, out[-3000:]
+    stopped = task_hosts(
+        out, "release | Ensure the release's migrations ran on the deployment's first app server",
+        status="fatal",
+    )  # fmt: skip
+    assert sorted(stopped) == sorted([APP2, WORKER]), out[-3000:]
+    assert f"its migrations run from {APP1}" in " ".join(out.split())
+    assert {h: live_release(h) for h in (app1, app2, worker)} == before
+    assert "cluster-bad-migration" not in site.session().get(f"{site.base}/", timeout=10).text
 
 
 def test_check_deploy_is_clean_on_every_app_server(app1, app2) -> None:

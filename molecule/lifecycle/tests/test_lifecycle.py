@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from djkit_probe import Load, ansible_playbook, record, release_copy, site_for
+from djkit_probe import (
+    Load,
+    ansible_playbook,
+    failing_migration_copy,
+    record,
+    release_copy,
+    site_for,
+)
 
 APP = "myapp"
 
@@ -191,16 +198,7 @@ def test_release_failing_the_gate_through_nginx_is_switched_back(host, site, tmp
 
 def test_failed_migration_stops_the_deploy_before_the_switch(host, tmp_path) -> None:
     before = live_release(host)
-    source = release_copy(tmp_path, "v4-bad-migration")
-    migrations = source / "myapp/migrations"
-    last = max(path.stem for path in migrations.glob("[0-9][0-9][0-9][0-9]_*.py"))
-    (migrations / f"{int(last[:4]) + 1:04d}_fails.py").write_text(
-        "from django.db import migrations\n\n\n"
-        "def fail(apps, schema_editor):\n    raise RuntimeError('this migration fails')\n\n\n"
-        "class Migration(migrations.Migration):\n"
-        f"    dependencies = [('myapp', '{last}')]\n"
-        "    operations = [migrations.RunPython(fail)]\n"
-    )
+    source = failing_migration_copy(tmp_path, "v4-bad-migration")
     result = ansible_playbook("deploy.yml", "-e", f"django_source_path={source}")
     assert result.returncode != 0
     assert "this migration fails" in result.stdout + result.stderr
