@@ -67,11 +67,14 @@ test-app: venv host-deps ## The sample app's tests against a throwaway PostgreSQ
 # default and thirdparty prove the kit with Ansible's own strategy (what users run); the
 # scenarios that run site.yml and deploys many times over (lifecycle, cluster, acme) use the
 # Mitogen opt-in, which keeps `make test` within its hour on 2 cores and proves the opt-in.
+# A scenario that fails ends the log with its failed tests and why (tools/test-failures).
+scenario = rm -f artifacts/junit/$(1).xml && $(BIN)/molecule test -s $(1) \
+	|| { tools/test-failures $(1); exit 1; }
 molecule: venv docker host-deps images ## Every Molecule scenario
-	$(BIN)/molecule test -s default
-	$(BIN)/molecule test -s thirdparty
+	$(call scenario,default)
+	$(call scenario,thirdparty)
 	eval "$$(tools/mitogen-env)" && for scenario in lifecycle cluster acme; do \
-	  $(BIN)/molecule test -s $$scenario || exit 1; done
+	  $(call scenario,$$scenario); done
 
 bench: venv docker images ## Provisioning (default strategy and Mitogen) and serving against their floors (~15 min)
 	$(BIN)/python tools/bench.py

@@ -253,6 +253,18 @@ class AddressesLoad(Load):
         return "no address took it: " + "; ".join(tried)
 
 
+def live_release(host, app: str = "myapp") -> str:
+    """The release `host` serves: the name `current` points to."""
+    with host.sudo():
+        return Path(host.check_output(f"readlink /srv/{app}/current")).name
+
+
+def releases(host, app: str = "myapp") -> list[str]:
+    """Every release directory on `host`, by name (sorted: ls sorts)."""
+    with host.sudo():
+        return host.check_output(f"ls -A /srv/{app}/releases").split()
+
+
 def release_copy(tmp_path: Path, mark: str) -> Path:
     """The sample app with a visible mark, so a deploy ships a new release (same requirements)."""
     target = tmp_path / f"app-{mark}"

@@ -18,9 +18,11 @@ from djkit_probe import (
     Load,
     ansible_playbook,
     failing_migration_copy,
+    live_release,
     reachable,
     record,
     release_copy,
+    releases,
 )
 
 APP = "myapp"
@@ -172,11 +174,6 @@ def test_app_ports_only_from_the_web_servers(db, app1, app2, web, address) -> No
     assert "forwarded_allow_ips" not in conf
 
 
-def live_release(h) -> str:
-    with h.sudo():
-        return Path(h.check_output(f"readlink /srv/{APP}/current")).name
-
-
 def test_worker_server_runs_the_workers_and_serves_nothing(site, app1, app2, web, worker) -> None:
     """With a workerservers group the app's workers run there, on the release the app servers
     serve, and nowhere else; the worker server runs no web process and opens no port to it."""
@@ -300,11 +297,11 @@ def test_rolling_deploy_under_load_fails_no_request(site, app1, app2, worker, tm
         assert restarting == 0, f"{h}: {restarting} requests reached it while it restarted"
         assert before > 0, f"{h}: served no load before its restart"
         assert after > 0, f"{h}: served no load after its restart"
-    releases = {live_release(h) for h in (app1, app2, worker)}
-    assert len(releases) == 1, releases
+    live = {live_release(h) for h in (app1, app2, worker)}
+    assert len(live) == 1, live
     job = site.digest(site.queue_digest())
     assert job["status"] == "SUCCESSFUL", job
-    assert job["release"] in releases, job
+    assert job["release"] in live, job
     pages = [site.session().get(f"{site.base}/", timeout=10).text for _ in range(4)]
     assert all(f'<p id="mark">{mark}</p>' in page for page in pages)
     record(
@@ -329,11 +326,6 @@ def test_rollback_moves_the_worker_server_too(site, app1, app2, worker) -> None:
     job = site.digest(site.queue_digest())
     assert job["status"] == "SUCCESSFUL", job
     assert job["release"] in after, job
-
-
-def releases(h) -> list[str]:
-    with h.sudo():
-        return h.check_output(f"ls -A /srv/{APP}/releases").split()
 
 
 def test_deploy_limited_to_one_app_server_is_refused(app1, app2, worker, tmp_path) -> None:

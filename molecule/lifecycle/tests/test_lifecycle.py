@@ -15,17 +15,14 @@ from djkit_probe import (
     Load,
     ansible_playbook,
     failing_migration_copy,
+    live_release,
     record,
     release_copy,
+    releases,
     site_for,
 )
 
 APP = "myapp"
-
-
-def live_release(host) -> str:
-    with host.sudo():
-        return Path(host.check_output(f"readlink /srv/{APP}/current")).name
 
 
 COLLECT_TASK = "collect | Collect static files (hashed, compressed) outside the release"
@@ -210,12 +207,12 @@ def test_old_releases_are_pruned(host, tmp_path) -> None:
     source = release_copy(tmp_path, "v5")
     result = ansible_playbook("deploy.yml", "-e", f"django_source_path={source}")
     assert result.returncode == 0, result.stdout[-3000:]
+    kept = releases(host)
     with host.sudo():
-        releases = host.check_output(f"ls /srv/{APP}/releases").split()
         venvs = host.check_output(f"ls /srv/{APP}/venvs").split()
     # Six releases were built; two are kept (the live one among them).
-    assert len(releases) == 2, releases
-    assert live_release(host) in releases
+    assert len(kept) == 2, kept
+    assert live_release(host) in kept
     assert len(venvs) == 1, venvs
 
 
@@ -223,8 +220,7 @@ def test_check_mode_with_a_new_source_builds_nothing_and_says_so(host, tmp_path)
     """`deploy.yml --check` with a source not deployed yet: the release a run would build is
     named as a change, and nothing is packed, sent, built, switched or pruned."""
     before = live_release(host)
-    with host.sudo():
-        releases = host.check_output(f"ls -A /srv/{APP}/releases").split()
+    built = releases(host)
     source = release_copy(tmp_path, "checked")
     result = ansible_playbook("deploy.yml", "--check", "-e", f"django_source_path={source}")
     assert result.returncode == 0, result.stdout[-3000:]
@@ -233,10 +229,9 @@ def test_check_mode_with_a_new_source_builds_nothing_and_says_so(host, tmp_path)
         " ".join(result.stdout.split()),
     )
     assert said, result.stdout[-3000:]
-    assert said.group(1) not in releases
+    assert said.group(1) not in built
     assert re.search(r"changed=[1-9]", result.stdout)
-    with host.sudo():
-        assert host.check_output(f"ls -A /srv/{APP}/releases").split() == releases
+    assert releases(host) == built
     assert live_release(host) == before
     controller_tmp = Path(tempfile.gettempdir())
     assert not list(controller_tmp.glob(f"djkit-*-{said.group(1)}.tar.gz"))
