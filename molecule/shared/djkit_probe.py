@@ -11,8 +11,10 @@ import socket
 import ssl
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import requests
 import urllib3
@@ -22,6 +24,20 @@ ARTIFACTS = PROJECT / "artifacts"
 
 # The targets use the kit's self-signed certificate.
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+
+T = TypeVar("T")
+
+
+def eventually(check: Callable[[], T], seconds: float = 30, step: float = 0.5) -> T:
+    """`check()`'s value as soon as it is true, else its last value after `seconds`: for what
+    the server does a moment later (a journal line, a listener, a ban), on a machine whose
+    load decides how long that moment is."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(step)
 
 
 def published_port(container: str, port: int) -> int:

@@ -8,7 +8,7 @@ import socket
 import ssl
 import time
 
-from djkit_probe import inventory_host, reachable
+from djkit_probe import eventually, inventory_host, reachable
 
 PLATFORMS = ("djkit-d12-asgi", "djkit-d13-wsgi")
 
@@ -172,12 +172,13 @@ def test_firewall_admits_ssh_and_web_only(host, hostvars) -> None:
             "python3 -m http.server --bind 0.0.0.0 9999"
         )
     try:
-        time.sleep(1)
+        assert eventually(lambda: reachable(host, "127.0.0.1", 9999), seconds=15), (
+            "control: the listener never listened"
+        )
         assert "policy drop" in ruleset
         assert "udp sport 547 udp dport 546 accept" in ruleset, "DHCPv6 replies dropped"
         assert reachable(peer, address, 443), "control: 443 closed to the peer"
         assert not reachable(peer, address, 9999), "port 9999 reachable from the peer"
-        assert reachable(host, "127.0.0.1", 9999), "control: no listener"
     finally:
         with host.sudo():
             host.run("systemctl stop djkit-probe-listener")

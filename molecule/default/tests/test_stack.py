@@ -1,13 +1,14 @@
 """The single-host stack as its users meet it: through nginx over HTTPS, and on the server."""
 
 import re
-import time
 import uuid
 
 import pytest
 import requests
 import websockets.sync.client
 from websockets.exceptions import InvalidStatus
+
+from djkit_probe import eventually
 
 ALLOWED_PUBLIC_PORTS = {22, 80, 443}
 
@@ -202,10 +203,18 @@ def test_hashed_static_file_is_served_by_nginx_alone(host, app, site) -> None:
     # A request that does reach the app shows up in gunicorn's access log: the control.
     control = uuid.uuid4().hex
     assert session.get(f"{site.base}/whoami?probe={control}", timeout=10).status_code == 200
-    time.sleep(1)
-    with host.sudo():
-        log = host.check_output(f"journalctl -u {app}-gunicorn.service --since '{since}' -o cat")
-    assert control in log
+
+    def logged() -> str:
+        """Gunicorn's journal since the probe, once it has the control's line ('' before)."""
+        with host.sudo():
+            log = host.check_output(
+                f"journalctl -u {app}-gunicorn.service --since '{since}' -o cat"
+            )
+        return log if control in log else ""
+
+    # The control's line reaches the journal a moment later; the static file's would be before.
+    log = eventually(logged, seconds=15)
+    assert log, "control: the request to the app never reached gunicorn's journal"
     assert probe not in log
 
 

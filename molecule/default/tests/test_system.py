@@ -7,9 +7,15 @@ through playbooks/reboot.yml."""
 import json
 import re
 import subprocess
-import time
 
-from djkit_probe import PROJECT, ansible_playbook, inventory_host, reachable, site_for
+from djkit_probe import (
+    PROJECT,
+    ansible_playbook,
+    eventually,
+    inventory_host,
+    reachable,
+    site_for,
+)
 
 PLATFORMS = ("djkit-d12-asgi", "djkit-d13-wsgi")
 DROPIN = "/etc/ssh/sshd_config.d/00-djkit.conf"
@@ -148,12 +154,7 @@ def test_the_clock_service_is_enabled(host) -> None:
 
 def banned_soon(h, jail: str, address: str, seconds: float = 30) -> bool:
     """Whether fail2ban (which reads the journal or the log a moment later) bans `address`."""
-    deadline = time.monotonic() + seconds
-    while address not in banned(h, jail):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(1)
-    return True
+    return eventually(lambda: address in banned(h, jail), seconds=seconds, step=1)
 
 
 def banned(h, jail: str) -> list[str]:
