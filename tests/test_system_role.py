@@ -1,12 +1,14 @@
 """The system role's files as it renders them, read by the programs that read them on a server:
 sshd's settings (sshd -t itself runs in the default scenario), apt's configuration of
-unattended-upgrades, needrestart's Perl."""
+unattended-upgrades, needrestart's Perl; and its look at the server, run with stand-ins."""
 
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
+import yaml
 from role_templates import ROLES, render, role_variables
 
 TEMPLATES = ROLES / "system/templates"
@@ -20,15 +22,65 @@ OFFERED = {
 
 
 def variables(distribution: str = "Debian", **more: object) -> dict:
-    queried = {
-        "results": [{"item": kind, "stdout_lines": lines} for kind, lines in OFFERED.items()]
-    }
+    """The role's variables, main.yml's look as a container without swap answers it."""
+    answered = ["docker", "", "no", *(" ".join(OFFERED[kind]) for kind in OFFERED)]
     return role_variables("system") | {
         "ansible_managed": "Ansible managed",
         "ansible_facts": {"distribution": distribution},
-        "__system_ssh_queried": queried,
+        "__system_look": {"stdout_lines": answered},
         **more,
     }
+
+
+def stand_ins(directory: Path, ssh_missing: bool = False) -> Path:
+    """The programs the look runs, answering as a container with two swaps would; `ssh -Q`
+    answers OFFERED, a line per algorithm, or `ssh` is not found."""
+    directory.mkdir(parents=True)
+    ssh = [f'[ "$2" = {kind} ] && printf "%s\\n" {" ".join(OFFERED[kind])}' for kind in OFFERED]
+    answers = {
+        "systemd-detect-virt": "echo docker",
+        "dpkg-query": "exit 1",
+        "swapon": 'printf "/swapfile\\n/dev/zram0\\n"',
+        "ssh": "echo 'ssh: not found' >&2; exit 127" if ssh_missing else "\n".join(ssh),
+    }
+    for name, body in answers.items():
+        (directory / name).write_text(f"#!/bin/sh\n{body}\nexit 0\n")
+        (directory / name).chmod(0o755)
+    return directory
+
+
+def look(tmp_path: Path, ssh_missing: bool = False, **more: object) -> tuple[int, dict]:
+    """main.yml's look, its command rendered as the role renders it and run by /bin/sh with
+    stand-ins: its exit status, and the role's variables with its output."""
+    tasks = yaml.safe_load((ROLES / "system/tasks/main.yml").read_text())
+    task = next(t for t in tasks if t["name"].startswith("Look at the server"))
+    values = role_variables("system") | more
+    argv = [str(render(arg, values)) for arg in task["ansible.builtin.command"]["argv"]]
+    ran = subprocess.run(
+        argv,
+        env={"PATH": f"{stand_ins(tmp_path / 'bin', ssh_missing)}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return ran.returncode, values | {"__system_look": {"stdout_lines": ran.stdout.splitlines()}}
+
+
+@pytest.mark.parametrize("hardening", [True, False])
+def test_the_look_reads_ssh_algorithms_only_with_hardening_and_swaps_after(
+    tmp_path, hardening: bool
+) -> None:
+    status, values = look(tmp_path, system_ssh_hardening=hardening)
+    assert status == 0
+    assert render("{{ __system_container }}", values) == "docker"
+    assert render("{{ __system_swaps }}", values) == ["/swapfile", "/dev/zram0"]
+    offered = render("{{ __system_ssh_offered }}", values)
+    assert offered == (OFFERED if hardening else {})
+
+
+def test_the_look_fails_where_ssh_is_missing_and_hardening_needs_it(tmp_path) -> None:
+    assert look(tmp_path, ssh_missing=True, system_ssh_hardening=True)[0] != 0
+    assert look(tmp_path / "off", ssh_missing=True, system_ssh_hardening=False)[0] == 0
 
 
 def template(path: str, values: dict) -> str:
