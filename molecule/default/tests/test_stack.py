@@ -1,6 +1,7 @@
 """The single-host stack as its users meet it: through nginx over HTTPS, and on the server."""
 
 import re
+import shlex
 import uuid
 
 import pytest
@@ -250,6 +251,50 @@ def test_unknown_host_gets_no_page(site) -> None:
     for url in (f"{site.base}/", f"http://127.0.0.1:{site.http_port}/"):
         with pytest.raises(requests.exceptions.ConnectionError):
             site.session().get(url, headers={"Host": "evil.example"}, timeout=10)
+
+
+def test_nginx_checker_takes_another_deployments_site_and_refuses_clashes(host, app) -> None:
+    """Each nginx file of the kit is checked with the server's whole config before it lands
+    (djkit-nginx-check): a site of another deployment beside the app's passes; one that
+    repeats a default server, a server-wide setting or the app's upstream is refused, naming
+    it; the app's own site passes in its own place and clashes beside itself."""
+    enabled = "/etc/nginx/sites-enabled"
+    other = f"{enabled}/other.conf"
+    beside = (
+        "upstream other_wsgi { server unix:/run/other.sock; }\n"
+        "server { listen 80; server_name other.test; return 204; }\n"
+    )
+    clashes = [
+        "server { listen 80 default_server; server_name other.test; return 204; }\n",
+        "client_header_timeout 5s;\n",
+        f"upstream {app}_wsgi {{ server unix:/run/other.sock; }}\n",
+    ]
+    with host.sudo():
+        site = host.file(f"/etc/nginx/sites-available/{app}.conf").content_string
+        candidate = host.check_output("mktemp")
+        try:
+
+            def checked(text: str, target: str):
+                host.check_output(f"printf %s {shlex.quote(text)} > {candidate}")
+                return host.run(f"/usr/local/sbin/djkit-nginx-check {candidate} {target}")
+
+            assert checked(beside, other).rc == 0, checked(beside, other).stderr
+            for text in clashes:
+                refused = checked(text, other)
+                assert refused.rc == 1, text
+                assert "duplicate" in refused.stderr, refused.stderr
+                assert f"in {other}:1" in refused.stderr, refused.stderr
+            assert checked(site, f"{enabled}/{app}.conf").rc == 0
+            # (its login zone bound twice; nginx names the files where they are, not the copy)
+            copy = checked(site, f"{enabled}/{app}-copy.conf")
+            assert copy.rc == 1
+            assert f"in {enabled}/{app}.conf:" in copy.stderr, copy.stderr
+            assert checked(beside, "/etc/nginx/nginx.conf").rc == 2
+            # Nothing of that landed, and the server's config still tests clean.
+            assert host.check_output(f"ls {enabled}").split() == [f"{app}.conf"]
+            assert host.run("nginx -t -q").rc == 0
+        finally:
+            host.run(f"rm -f {candidate}")
 
 
 def test_healthz_through_nginx(site) -> None:

@@ -719,10 +719,12 @@ DRIFTED_FILES = {
     "gunicorn": f"/etc/{APP}/gunicorn.conf.py",
     "uvicorn": f"/etc/systemd/system/{APP}-uvicorn.service",
     "nginx": SITE_FILE,
+    "nginx, server-wide": "/etc/nginx/conf.d/djkit.conf",
 }
 RELEASE_SCRIPT = "/usr/local/sbin/djkit-release"  # its mode changed by hand
 HBA_BY_HAND = "host all all 0.0.0.0/0 scram-sha-256"
 REDIS_CONF = "/etc/redis/redis.conf"
+DEFAULT_KEY = "/etc/ssl/private/ssl-cert-snakeoil.key"  # the default server's, removed
 
 
 def recap_changed(output: str) -> int:
@@ -733,9 +735,9 @@ def recap_changed(output: str) -> int:
 
 def test_every_run_puts_drift_right_and_check_mode_only_reports_it(host, site) -> None:
     """A file edited by hand in each role's config, a release script's mode changed, a stopped
-    service, a removed package and a pg_hba line added by hand: `--check --diff` reports them
-    and changes nothing, the next plain site.yml puts each right, and the run after that
-    changes nothing."""
+    service, a removed package, the default server's key removed and a pg_hba line added by
+    hand: `--check --diff` reports them and changes nothing, the next plain site.yml puts each
+    right, and the run after that changes nothing."""
 
     def digests() -> str:
         with host.sudo():
@@ -760,6 +762,7 @@ def test_every_run_puts_drift_right_and_check_mode_only_reports_it(host, site) -
         host.check_output(f"systemctl stop {APP}-gunicorn.socket {APP}-gunicorn.service")
         host.check_output("DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq logrotate")
         host.check_output(f"chmod 0700 {RELEASE_SCRIPT}")
+        host.check_output(f"rm {DEFAULT_KEY}")
     drifted = digests()
     assert drifted != converged
 
@@ -770,6 +773,8 @@ def test_every_run_puts_drift_right_and_check_mode_only_reports_it(host, site) -
     assert not host.service(f"{APP}-gunicorn.socket").is_running
     assert not host.package("logrotate").is_installed
     assert host.file(RELEASE_SCRIPT).mode == 0o700
+    with host.sudo():
+        assert not host.file(DEFAULT_KEY).exists
 
     repaired = site_yml()
     assert recap_changed(repaired.stdout) > 0
@@ -779,6 +784,8 @@ def test_every_run_puts_drift_right_and_check_mode_only_reports_it(host, site) -
     assert host.service(f"{APP}-gunicorn.socket").is_running
     assert host.package("logrotate").is_installed
     assert host.file(RELEASE_SCRIPT).mode == 0o755
+    with host.sudo():
+        assert host.file(DEFAULT_KEY).exists
     assert site.session().get(f"{site.base}/healthz", timeout=15).status_code == 200
 
     started = time.monotonic()

@@ -8,6 +8,9 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
+import requests
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
 from djkit_probe import ansible_playbook, record, screenshot_styled
@@ -256,10 +259,9 @@ def test_a_wagtail_site_deploys_unmodified_after_a_failed_first_deploy(host, sit
     assert session.get(f"{site.base}/media/{saved}", timeout=10).text == "kept"
 
 
-# After the Wagtail site: the server's app becomes a project fresh from startproject.
-def test_a_startproject_project_deploys_with_the_settings_overlay(host, site, tmp_path) -> None:
-    # `django-admin startproject` as it comes (DEBUG on, SQLite, no STATIC_ROOT), plus the
-    # requirements file every project needs to name its Django.
+def startproject(tmp_path: Path) -> Path:
+    """`django-admin startproject proj` as it comes (DEBUG on, SQLite, no STATIC_ROOT), plus
+    the requirements file every project needs to name its Django."""
     import django
 
     project = tmp_path / "startproject"
@@ -268,6 +270,12 @@ def test_a_startproject_project_deploys_with_the_settings_overlay(host, site, tm
         [sys.executable, "-m", "django", "startproject", "proj", str(project)], check=True
     )
     (project / "requirements.txt").write_text(f"Django=={django.__version__}\n")
+    return project
+
+
+# After the Wagtail site: the server's app becomes a project fresh from startproject.
+def test_a_startproject_project_deploys_with_the_settings_overlay(host, site, tmp_path) -> None:
+    project = startproject(tmp_path)
     # A server about to get its first release: none live, its services stopped.
     with host.sudo():
         host.check_output("rm -f /srv/shop/current")
@@ -442,3 +450,55 @@ def test_pretalx_from_pypi_deploys_with_its_own_settings_and_commands(host, site
     assert session.get(f"{site.base}/media/{saved}", timeout=10).text == "kept"
     checked = re.search(r"System check identified (?:no|\d+) issues?[^\n\"]*", deployed.stdout)
     record("pretalx 2026.2.1 with the overlay: check --deploy", output=checked.group(0))
+
+
+# Then a second deployment on the same server, beside the first (as staging beside
+# production): its own app, user, database, units and site, the server's nginx shared.
+BLOG = {
+    "django_app_name": "blog",
+    "django_allowed_hosts": ["blog.localhost"],
+    "django_source_type": "local",
+    "django_settings_module": "proj.settings",
+    "django_wsgi_application": "proj.wsgi:application",
+    "django_project_dir": ".",
+    "django_requirements_file": "requirements.txt",
+    "django_settings_overlay": True,
+    "django_healthcheck_url": "https://127.0.0.1:443/admin/login/",
+    "django_healthcheck_statuses": [200],
+    "django_release_commands": [],
+    "django_hooks": {},
+    "django_environment": {},
+    "postgresql_databases": [{"name": "blog", "owner": "blog"}],
+}
+
+
+def test_a_second_deployment_on_the_server_gets_a_site_beside_the_first(host, site, tmp_path):
+    before = site.session().get(f"{site.base}/orga/login/", timeout=10)
+    assert before.status_code == 200, "control: the first deployment (pretalx) serves"
+    blog = {**BLOG, "django_source_path": str(startproject(tmp_path))}
+    deployed = ansible_playbook("site.yml", "-e", json.dumps(blog))
+    assert deployed.returncode == 0, deployed.stdout[-3000:]
+    # The server-wide nginx file (default servers, client timeouts) is the same whichever
+    # deployment writes it: the first one's run wrote it, the second one's found it so.
+    server_wide = re.search(
+        r"TASK \[nginx : configure \| Ensure the server-wide settings.*?\n(ok|changed|fatal):",
+        deployed.stdout,
+        re.DOTALL,
+    )
+    assert server_wide, deployed.stdout[-3000:]
+    assert server_wide.group(1) == "ok"
+    with host.sudo():
+        assert host.check_output("ls /etc/nginx/sites-enabled").split() == [
+            "blog.conf", "shop.conf",
+        ]  # fmt: skip
+        assert host.run("nginx -t -q").rc == 0
+    session = site.session()
+    login = session.get(f"{site.base}/admin/login/", headers={"Host": "blog.localhost"}, timeout=10)
+    assert login.status_code == 200
+    assert "Django administration" in login.text
+    assert session.get(f"{site.base}/orga/login/", timeout=10).status_code == 200
+    # Each site answers only its own names; a name neither has still gets no page.
+    assert session.get(f"{site.base}/orga/login/", headers={"Host": "blog.localhost"},
+                       timeout=10).status_code == 404  # fmt: skip
+    with pytest.raises(requests.exceptions.ConnectionError):
+        session.get(f"{site.base}/", headers={"Host": "other.localhost"}, timeout=10)
