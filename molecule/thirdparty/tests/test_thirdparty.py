@@ -478,20 +478,28 @@ def test_a_second_deployment_on_the_server_gets_a_site_beside_the_first(host, si
     blog = {**BLOG, "django_source_path": str(startproject(tmp_path))}
     deployed = ansible_playbook("site.yml", "-e", json.dumps(blog))
     assert deployed.returncode == 0, deployed.stdout[-3000:]
-    # The server-wide nginx file (default servers, client timeouts) is the same whichever
-    # deployment writes it: the first one's run wrote it, the second one's found it so.
-    server_wide = re.search(
-        r"TASK \[nginx : configure \| Ensure the server-wide settings.*?\n(ok|changed|fatal):",
-        deployed.stdout,
-        re.DOTALL,
-    )
-    assert server_wide, deployed.stdout[-3000:]
-    assert server_wide.group(1) == "ok"
+    # What the deployments share is the same whichever writes it: the first one's runs wrote
+    # it, the second one's found it so (nginx's default servers and client timeouts, the
+    # database backup).
+    for task in (
+        "nginx : configure | Ensure the server-wide settings",
+        "postgresql : backup | Ensure the backup script is in place",
+    ):
+        found = re.search(
+            rf"TASK \[{re.escape(task)}.*?\n(ok|changed|fatal):", deployed.stdout, re.DOTALL
+        )
+        assert found, deployed.stdout[-3000:]
+        assert found.group(1) == "ok", task
     with host.sudo():
         assert host.check_output("ls /etc/nginx/sites-enabled").split() == [
             "blog.conf", "shop.conf",
         ]  # fmt: skip
         assert host.run("nginx -t -q").rc == 0
+        # The nightly backup dumps each deployment's databases.
+        host.check_output("systemctl start djkit-pg-backup.service")
+        dumps = host.check_output("ls /var/backups/postgresql")
+    for database in ("blog", "pretalx", "shop"):
+        assert re.search(rf"(?m)^{database}-\d{{8}}T\d{{6}}Z\.dump$", dumps), (database, dumps)
     session = site.session()
     login = session.get(f"{site.base}/admin/login/", headers={"Host": "blog.localhost"}, timeout=10)
     assert login.status_code == 200
