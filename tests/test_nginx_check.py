@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 from role_templates import ROLES
+from stand_ins import stub
 
 CHECK = ROLES / "nginx/files/djkit-nginx-check"
 # nginx -t -q -c FILE: each file FILE's includes name, resolved, then its content; when it
 # fails, an error naming a file beside FILE, as nginx names the file and line of a clash.
-NGINX = """#!/bin/sh
+NGINX = """\
 [ "${NGINX_EXIT:-0}" = 0 ] ||
   echo "[emerg] duplicate in ${4%/nginx.conf}/sites-enabled/x.conf:1" >&2
 grep -o 'include [^;]*;' "$4" | while read -r _ pattern; do
@@ -53,8 +54,7 @@ def check(etc: Path, candidate: str, target: str, nginx_exit: int = 0):
     (which the checker passes on, on its standard error)."""
     bin_dir = etc.parent / "bin"
     bin_dir.mkdir(exist_ok=True)
-    (bin_dir / "nginx").write_text(NGINX)
-    (bin_dir / "nginx").chmod(0o755)
+    stub(bin_dir, "nginx", NGINX)
     tmp = etc.parent / "tmp"
     tmp.mkdir(exist_ok=True)
     file = etc.parent / "candidate"

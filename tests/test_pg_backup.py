@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 from role_templates import ROLES, render, role_variables
+from stand_ins import stub
 
 TEMPLATE = ROLES / "postgresql/templates/usr/local/sbin/djkit-pg-backup.j2"
 STAND_INS = {
@@ -32,8 +33,7 @@ def backup(tmp_path: Path, databases: str, runs: int) -> subprocess.CompletedPro
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for name, body in STAND_INS.items():
-        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
-        (bin_dir / name).chmod(0o755)
+        stub(bin_dir, name, body)
     values = role_variables("postgresql") | {
         "ansible_managed": "Ansible managed",
         "postgresql_backup_dir": str(directory),

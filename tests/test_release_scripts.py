@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from stand_ins import stub
 
 FILES = Path(__file__).resolve().parent.parent / "roles/django/files"
 GROUP = grp.getgrgid(os.getgid()).gr_name
@@ -29,12 +30,6 @@ def run(*args: str, env: dict[str, str] | None = None, timeout: int = 120):
         [*args], capture_output=True, text=True, check=False, timeout=timeout,
         env={**os.environ, **(env or {})},
     )  # fmt: skip
-
-
-def stub(bin_dir: Path, name: str, body: str) -> None:
-    path = bin_dir / name
-    path.write_text("#!/bin/sh\n" + body + "\n")
-    path.chmod(0o755)
 
 
 def pack(source: Path, release: Path) -> None:

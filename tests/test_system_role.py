@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from role_templates import ROLES, render, role_variables
+from stand_ins import stub
 
 TEMPLATES = ROLES / "system/templates"
 OFFERED = {
@@ -44,8 +45,7 @@ def stand_ins(directory: Path, ssh_missing: bool = False) -> Path:
         "ssh": "echo 'ssh: not found' >&2; exit 127" if ssh_missing else "\n".join(ssh),
     }
     for name, body in answers.items():
-        (directory / name).write_text(f"#!/bin/sh\n{body}\nexit 0\n")
-        (directory / name).chmod(0o755)
+        stub(directory, name, f"{body}\nexit 0")
     return directory
 
 
