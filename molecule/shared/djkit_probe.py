@@ -312,6 +312,16 @@ def failing_migration_copy(tmp_path: Path, mark: str) -> Path:
     return source
 
 
+def task_outcome(output: str, task: str) -> str:
+    """How a playbook run's task first ended for its host (output: the run's stdout; task: the
+    end of the task's title): changed, ok, skipping, failed, fatal, or absent."""
+    after = output.split(task + "]", 1)
+    if len(after) == 1:
+        return "absent"
+    found = re.search(r"(?m)^(changed|skipping|ok|failed|fatal): ", after[1])
+    return found.group(1) if found else "absent"
+
+
 def ansible_playbook(
     playbook: str, *extra: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:

@@ -278,7 +278,8 @@ def test_nginx_checker_takes_another_deployments_site_and_refuses_clashes(host, 
                 host.check_output(f"printf %s {shlex.quote(text)} > {candidate}")
                 return host.run(f"/usr/local/sbin/djkit-nginx-check {candidate} {target}")
 
-            assert checked(beside, other).rc == 0, checked(beside, other).stderr
+            passed = checked(beside, other)
+            assert passed.rc == 0, passed.stderr
             for text in clashes:
                 refused = checked(text, other)
                 assert refused.rc == 1, text

@@ -20,6 +20,7 @@ from djkit_probe import (
     release_copy,
     releases,
     site_for,
+    task_outcome,
 )
 
 APP = "myapp"
@@ -30,15 +31,6 @@ CANARY_TASK = "canary | Run the release on a canary Gunicorn and ask it for its 
 IN_BOOT_TASK = (
     "canary | Refuse the release when it did not load or answer its health check in its boot"
 )
-
-
-def task_outcome(output: str, task: str) -> str:
-    """How a deploy's task ended for the host: changed, ok, skipping, failed, or absent."""
-    after = output.split(task + "]", 1)
-    if len(after) == 1:
-        return "absent"
-    found = re.search(r"(?m)^(changed|skipping|ok|failed|fatal): ", after[1])
-    return found.group(1) if found else "absent"
 
 
 def collectstatic_outcome(output: str) -> str:
