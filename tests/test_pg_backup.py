@@ -1,8 +1,9 @@
 """The postgresql role's backup script as it renders, run by /bin/sh with stand-ins for
 psql, pg_dump and pg_dumpall: every database the cluster lists is dumped (whichever
-deployment's run wrote the script), the newest `postgresql_backup_keep` of each kept, a name
-that is no file name reported and the run failed after the others are dumped. (The lifecycle
-scenario runs it against PostgreSQL and restores a dump.)"""
+deployment's run wrote the script), the newest `postgresql_backup_keep` of each kept (never
+counting one database's files as another's), a name that is no file name reported and the
+run failed after the others are dumped. (The lifecycle scenario runs it against PostgreSQL
+and restores a dump.)"""
 
 from __future__ import annotations
 
@@ -25,11 +26,16 @@ STAND_INS = {
 }
 
 
-def backup(tmp_path: Path, databases: str, runs: int) -> subprocess.CompletedProcess[str]:
-    """The rendered script run `runs` times, the dumps of each run older than the next's; the
-    last run's result."""
+def backup(
+    tmp_path: Path, databases: str, runs: int, before: list[str] = ()
+) -> subprocess.CompletedProcess[str]:
+    """The rendered script run `runs` times, the dumps of each run older than the next's (the
+    files named in `before` there first, each older than the next); the last run's result."""
     directory = tmp_path / "backups"
     directory.mkdir()
+    for age, name in enumerate(reversed(before)):
+        (directory / name).write_text(name)
+        os.utime(directory / name, (1_700_000_000 - 3600 * age,) * 2)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for name, body in STAND_INS.items():
@@ -63,6 +69,28 @@ def test_every_database_the_cluster_lists_is_dumped_and_the_newest_kept(tmp_path
         "shop-20261202T020000Z.dump", "shop-20261203T020000Z.dump",
     ]  # fmt: skip
     assert (tmp_path / "backups/shop-20261203T020000Z.dump").read_text() == "shop\n"
+
+
+def test_a_database_named_like_another_keeps_its_own_dumps(tmp_path: Path) -> None:
+    # shop's files are shop-<stamp>.dump; shop-2-<stamp>.dump is shop-2's alone, and so are
+    # the dumps a deploy took before migrating it. A name may hold a space.
+    directory = tmp_path / "backups"
+    premigrate = [
+        f"premigrate-{db}-2026110{day}T020000Z-a{day}-to-b{day}.dump"
+        for db in ("shop", "shop-2") for day in (1, 2, 3)
+    ]  # fmt: skip
+    ran = backup(tmp_path, "my shop\nshop\nshop-2\n", runs=3, before=premigrate)
+    assert ran.returncode == 0, ran.stderr
+    found = sorted(path.name for path in directory.iterdir() if not path.name.startswith("g"))
+    assert found == [
+        "my shop-20261202T020000Z.dump", "my shop-20261203T020000Z.dump",
+        "premigrate-shop-2-20261102T020000Z-a2-to-b2.dump",
+        "premigrate-shop-2-20261103T020000Z-a3-to-b3.dump",
+        "premigrate-shop-20261102T020000Z-a2-to-b2.dump",
+        "premigrate-shop-20261103T020000Z-a3-to-b3.dump",
+        "shop-2-20261202T020000Z.dump", "shop-2-20261203T020000Z.dump",
+        "shop-20261202T020000Z.dump", "shop-20261203T020000Z.dump",
+    ]  # fmt: skip
 
 
 def test_a_name_that_is_no_file_name_fails_the_run_after_the_others(tmp_path: Path) -> None:
