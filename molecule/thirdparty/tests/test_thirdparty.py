@@ -506,3 +506,23 @@ def test_a_second_deployment_on_the_server_gets_a_site_beside_the_first(host, si
                        timeout=10).status_code == 404  # fmt: skip
     with pytest.raises(requests.exceptions.ConnectionError):
         session.get(f"{site.base}/", headers={"Host": "other.localhost"}, timeout=10)
+
+
+def test_both_deployments_come_back_after_a_reboot(host, site) -> None:
+    """reboot.yml on the server running pretalx (shop, this inventory's deployment) and the
+    second deployment (blog): every server rebooted (-e djkit_reboot_all=true), this one
+    once though it is in every group; the boot started every unit, and both sites serve by
+    their names again, blog's by its own units though no run of it was part of the reboot."""
+    mark = "cat /proc/sys/kernel/random/boot_id; cut -d ' ' -f 22 /proc/1/stat"
+    before = host.check_output(mark)
+    result = ansible_playbook("reboot.yml", "-e", "djkit_reboot_all=true")
+    out = " ".join(result.stdout.split())
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert host.check_output(mark) != before
+    assert "djkit-thirdparty stays up: rebooted earlier in this run" in out, out[-3000:]
+    assert host.run("systemctl is-system-running").stdout.strip() == "running"
+    session = site.session()
+    login = session.get(f"{site.base}/admin/login/", headers={"Host": "blog.localhost"}, timeout=10)
+    assert login.status_code == 200
+    assert "Django administration" in login.text
+    assert session.get(f"{site.base}/orga/login/", timeout=10).status_code == 200
