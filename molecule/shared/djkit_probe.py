@@ -11,7 +11,8 @@ import socket
 import ssl
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -69,6 +70,22 @@ class Site:
         s.trust_env = False
         s.verify = False
         return s
+
+    @contextmanager
+    def tls(
+        self, context: ssl.SSLContext | None = None, name: str = "localhost"
+    ) -> Iterator[ssl.SSLSocket]:
+        """A TLS connection to the site's HTTPS port asking for `name` (SNI: without one the
+        handshake is the default server's), with `context` (default: no verification, as the
+        session's); the handshake's ssl.SSLError is the caller's."""
+        if context is None:
+            context = ssl.create_default_context()
+            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        with (
+            socket.create_connection(("127.0.0.1", self.https_port), timeout=10) as raw,
+            context.wrap_socket(raw, server_hostname=name) as tls,
+        ):
+            yield tls
 
     def csrf_post(self, session: requests.Session, path: str, data: dict) -> requests.Response:
         """A form post as a browser sends it: the home page's CSRF token, Origin, Referer."""

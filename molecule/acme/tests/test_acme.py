@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import datetime
 import json
-import socket
 import ssl
 import time
 
@@ -28,11 +27,7 @@ def fetch(site, name: str, trusted_pem: str) -> tuple[x509.Certificate, str]:
     """Connects to the site's HTTPS port as a browser would to `name`, trusting only
     `trusted_pem`: the chain and the name must verify. Returns the served certificate and the
     status line of GET /."""
-    context = ssl.create_default_context(cadata=trusted_pem)
-    with (
-        socket.create_connection(("127.0.0.1", site.https_port), timeout=10) as raw,
-        context.wrap_socket(raw, server_hostname=name) as tls,
-    ):
+    with site.tls(ssl.create_default_context(cadata=trusted_pem), name) as tls:
         der = tls.getpeercert(binary_form=True)
         request = f"GET / HTTP/1.1\r\nHost: {name}:{site.https_port}\r\nConnection: close\r\n\r\n"
         tls.sendall(request.encode())

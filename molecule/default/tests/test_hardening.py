@@ -24,12 +24,11 @@ def tls_context(version: ssl.TLSVersion, ciphers: str = "DEFAULT") -> ssl.SSLCon
 
 def handshake(site, context: ssl.SSLContext) -> tuple[str, str] | None:
     """(protocol, cipher) the server agreed to, or None when it refused the handshake."""
-    with socket.create_connection(("127.0.0.1", site.https_port), timeout=10) as raw:
-        try:
-            with context.wrap_socket(raw, server_hostname="localhost") as tls:
-                return tls.version(), tls.cipher()[0]
-        except ssl.SSLError:
-            return None
+    try:
+        with site.tls(context) as tls:
+            return tls.version(), tls.cipher()[0]
+    except ssl.SSLError:
+        return None
 
 
 def raw_get(site, path: str) -> tuple[int, bytes]:

@@ -665,7 +665,6 @@ def test_database_on_another_port_is_reached_by_the_app_and_the_backup(host, sit
 
 
 def test_self_signed_certificate_is_renewed_when_due_and_served(host, site) -> None:
-    import socket
     import ssl
 
     cert = f"/etc/ssl/djkit/{APP}.crt"
@@ -677,13 +676,7 @@ def test_self_signed_certificate_is_renewed_when_due_and_served(host, site) -> N
     def served() -> str:
         # Asked by a name of the site (SNI): without one (an IP address) the handshake is the
         # default server's, with the server's own certificate.
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        with (
-            socket.create_connection(("127.0.0.1", site.https_port), timeout=10) as raw,
-            context.wrap_socket(raw, server_hostname="localhost") as tls,
-        ):
+        with site.tls() as tls:
             pem = ssl.DER_cert_to_PEM_cert(tls.getpeercert(binary_form=True))
         return subprocess.run(
             ["openssl", "x509", "-noout", "-serial", "-enddate"],
