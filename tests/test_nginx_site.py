@@ -77,6 +77,16 @@ def test_sites_of_two_deployments_on_one_server_define_nothing_twice() -> None:
         assert "default_server" not in site
 
 
+def test_a_site_says_the_server_wide_settings_it_was_written_with() -> None:
+    # The line another deployment's run compares its own settings with (the nginx role's
+    # assert.yml), and what the site listens on.
+    site = render(nginx_https_port=8443, nginx_client_timeout=30)
+    assert re.findall(r"(?m)^# djkit-server-wide: (.*)$", site) == [
+        "nginx_http_port=80 nginx_https_port=8443 nginx_client_timeout=30"
+    ]
+    assert re.findall(r"(?m)^ +listen ([^ ;]+)", site) == ["80", "[::]:80", "8443", "[::]:8443"]
+
+
 def http_level(conf: str) -> list[str]:
     """The directives of a file included in nginx's http block that stand at its level."""
     found, depth = [], 0

@@ -508,6 +508,38 @@ def test_a_second_deployment_on_the_server_gets_a_site_beside_the_first(host, si
         session.get(f"{site.base}/", headers={"Host": "other.localhost"}, timeout=10)
 
 
+def test_a_deployment_asking_other_server_wide_settings_is_refused_before_any_change(
+    host, site, tmp_path
+):
+    """blog (beside shop since the test above) run again with another HTTPS port: its
+    firewall opening would have replaced shop's port with its own. Refused while the inputs
+    are checked, naming shop's site, its settings and the variables; nothing changed."""
+    files = "/etc/nginx/sites-available/*.conf /etc/nginx/conf.d/djkit.conf /etc/djkit/firewall.d/*"
+    with host.sudo():
+        before = host.check_output(f"sha256sum {files}")
+    blog = {**BLOG, "django_source_path": str(startproject(tmp_path)), "nginx_https_port": 8443}
+    refused = ansible_playbook("site.yml", "-e", json.dumps(blog))
+    out = " ".join(refused.stdout.split())
+    assert refused.returncode != 0, out[-3000:]
+    assert (
+        "Another deployment on djkit-thirdparty runs nginx with other server-wide settings:"
+        " /etc/nginx/sites-enabled/shop.conf has nginx_http_port=80 nginx_https_port=443"
+        " nginx_client_timeout=10; this one asks nginx_http_port=80 nginx_https_port=8443"
+    ) in out, out[-3000:]
+    assert "set nginx_http_port, nginx_https_port and nginx_client_timeout alike" in out
+    # In validate.yml's play, before any other play ran.
+    checked = "nginx : assert | Ensure the server-wide settings are those of the other deployments"
+    assert task_outcome(refused.stdout, checked + " on the server") == "fatal"
+    assert "PLAY [Put every server's base in place]" not in refused.stdout
+    assert re.search(r"changed=0 .*failed=1", out), out[-1000:]
+    with host.sudo():
+        assert host.check_output(f"sha256sum {files}") == before
+    login = site.session().get(
+        f"{site.base}/admin/login/", headers={"Host": "blog.localhost"}, timeout=10
+    )
+    assert login.status_code == 200
+
+
 def test_both_deployments_come_back_after_a_reboot(host, site) -> None:
     """reboot.yml on the server running pretalx (shop, this inventory's deployment) and the
     second deployment (blog): every server rebooted (-e djkit_reboot_all=true), this one
