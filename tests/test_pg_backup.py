@@ -27,7 +27,7 @@ STAND_INS = {
 
 
 def backup(
-    tmp_path: Path, databases: str, runs: int, before: list[str] = ()
+    tmp_path: Path, databases: str, runs: int, before: tuple[str, ...] | list[str] = ()
 ) -> subprocess.CompletedProcess[str]:
     """The rendered script run `runs` times, the dumps of each run older than the next's (the
     files named in `before` there first, each older than the next); the last run's result."""
