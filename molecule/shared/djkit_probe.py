@@ -286,6 +286,13 @@ class AddressesLoad(Load):
         return "no address took it: " + "; ".join(tried)
 
 
+def boot_mark(host) -> str:
+    """What tells one boot of a server from the next: the kernel's boot id and PID 1's start
+    time (a container restarted on the same kernel changes the second), as the system role's
+    reboot compares them."""
+    return host.check_output("cat /proc/sys/kernel/random/boot_id; cut -d ' ' -f 22 /proc/1/stat")
+
+
 def live_release(host, app: str = "myapp") -> str:
     """The release `host` serves: the name `current` points to."""
     with host.sudo():

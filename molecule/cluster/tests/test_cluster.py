@@ -17,6 +17,7 @@ from djkit_probe import (
     AddressesLoad,
     Load,
     ansible_playbook,
+    boot_mark,
     failing_migration_copy,
     live_release,
     reachable,
@@ -441,11 +442,6 @@ def test_timers_run_on_one_app_server_never_overlap_and_fail_visibly(app1, app2)
         assert f"{APP}-timer-" not in app1.check_output("systemctl --failed --no-legend --plain")
         assert not app1.service(f"{APP}-timer-slow.timer").is_running
     record("timers on one app server", prune_runs=sum(m.startswith("Finished") for m in runs))
-
-
-def boot_mark(h) -> str:
-    """What tells one boot of a server from the next (what reboot.yml compares)."""
-    return h.check_output("cat /proc/sys/kernel/random/boot_id; cut -d ' ' -f 22 /proc/1/stat")
 
 
 def words(out: str) -> str:

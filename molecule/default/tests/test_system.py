@@ -11,6 +11,7 @@ import subprocess
 from djkit_probe import (
     PROJECT,
     ansible_playbook,
+    boot_mark,
     eventually,
     inventory_host,
     reachable,
@@ -218,8 +219,7 @@ def test_reboot_of_a_single_server_is_announced_and_everything_comes_back() -> N
     /etc/default/locale a link again). Container restarts stand in for reboots."""
     name, other = "djkit-d13-wsgi", "djkit-d12-asgi"
     h, o = inventory_host(name), inventory_host(other)
-    mark = "cat /proc/sys/kernel/random/boot_id; cut -d ' ' -f 22 /proc/1/stat"
-    before = {name: h.check_output(mark), other: o.check_output(mark)}
+    before = {name: boot_mark(h), other: boot_mark(o)}
     with h.sudo():
         h.check_output("touch /run/reboot-required")
     result = ansible_playbook("reboot.yml")
@@ -229,8 +229,8 @@ def test_reboot_of_a_single_server_is_announced_and_everything_comes_back() -> N
         f"{name} is the only app server: until its services are back, the site answers 502" in out
     )
     assert f"{other} stays up: no reboot required" in out, out[-3000:]
-    assert h.check_output(mark) != before[name]
-    assert o.check_output(mark) == before[other]
+    assert boot_mark(h) != before[name]
+    assert boot_mark(o) == before[other]
     assert h.run("systemctl is-system-running").stdout.strip() == "running"
     assert h.check_output("cat /etc/default/locale").strip() == "LANG=C.UTF-8"
     site = site_for(name)

@@ -13,7 +13,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
-from djkit_probe import ansible_playbook, record, screenshot_styled, task_outcome
+from djkit_probe import ansible_playbook, boot_mark, record, screenshot_styled, task_outcome
 
 
 def test_page_through_nginx_with_peer_auth_database(site) -> None:
@@ -454,9 +454,10 @@ def test_pretalx_from_pypi_deploys_with_its_own_settings_and_commands(host, site
 
 # Then a second deployment on the same server, beside the first (as staging beside
 # production): its own app, user, database, units and site, the server's nginx shared.
+BLOG_HOST = {"Host": "blog.localhost"}
 BLOG = {
     "django_app_name": "blog",
-    "django_allowed_hosts": ["blog.localhost"],
+    "django_allowed_hosts": [BLOG_HOST["Host"]],
     "django_source_type": "local",
     "django_settings_module": "proj.settings",
     "django_wsgi_application": "proj.wsgi:application",
@@ -497,12 +498,12 @@ def test_a_second_deployment_on_the_server_gets_a_site_beside_the_first(host, si
     for database in ("blog", "pretalx", "shop"):
         assert re.search(rf"(?m)^{database}-\d{{8}}T\d{{6}}Z\.dump$", dumps), (database, dumps)
     session = site.session()
-    login = session.get(f"{site.base}/admin/login/", headers={"Host": "blog.localhost"}, timeout=10)
+    login = session.get(f"{site.base}/admin/login/", headers=BLOG_HOST, timeout=10)
     assert login.status_code == 200
     assert "Django administration" in login.text
     assert session.get(f"{site.base}/orga/login/", timeout=10).status_code == 200
     # Each site answers only its own names; a name neither has still gets no page.
-    assert session.get(f"{site.base}/orga/login/", headers={"Host": "blog.localhost"},
+    assert session.get(f"{site.base}/orga/login/", headers=BLOG_HOST,
                        timeout=10).status_code == 404  # fmt: skip
     with pytest.raises(requests.exceptions.ConnectionError):
         session.get(f"{site.base}/", headers={"Host": "other.localhost"}, timeout=10)
@@ -534,9 +535,7 @@ def test_a_deployment_asking_other_server_wide_settings_is_refused_before_any_ch
     assert re.search(r"changed=0 .*failed=1", out), out[-1000:]
     with host.sudo():
         assert host.check_output(f"sha256sum {files}") == before
-    login = site.session().get(
-        f"{site.base}/admin/login/", headers={"Host": "blog.localhost"}, timeout=10
-    )
+    login = site.session().get(f"{site.base}/admin/login/", headers=BLOG_HOST, timeout=10)
     assert login.status_code == 200
 
 
@@ -545,16 +544,15 @@ def test_both_deployments_come_back_after_a_reboot(host, site) -> None:
     second deployment (blog): every server rebooted (-e djkit_reboot_all=true), this one
     once though it is in every group; the boot started every unit, and both sites serve by
     their names again, blog's by its own units though no run of it was part of the reboot."""
-    mark = "cat /proc/sys/kernel/random/boot_id; cut -d ' ' -f 22 /proc/1/stat"
-    before = host.check_output(mark)
+    before = boot_mark(host)
     result = ansible_playbook("reboot.yml", "-e", "djkit_reboot_all=true")
     out = " ".join(result.stdout.split())
     assert result.returncode == 0, result.stdout[-3000:]
-    assert host.check_output(mark) != before
+    assert boot_mark(host) != before
     assert "djkit-thirdparty stays up: rebooted earlier in this run" in out, out[-3000:]
     assert host.run("systemctl is-system-running").stdout.strip() == "running"
     session = site.session()
-    login = session.get(f"{site.base}/admin/login/", headers={"Host": "blog.localhost"}, timeout=10)
+    login = session.get(f"{site.base}/admin/login/", headers=BLOG_HOST, timeout=10)
     assert login.status_code == 200
     assert "Django administration" in login.text
     assert session.get(f"{site.base}/orga/login/", timeout=10).status_code == 200
